@@ -1,0 +1,107 @@
+"""Device choice, the silence/hallucination guards and the bounded pool, without the model."""
+
+import asyncio
+import threading
+
+import numpy as np
+import pytest
+
+from voicegw.asr.device import choose_device
+from voicegw.asr.engine import (
+    Saturated,
+    TranscribeOptions,
+    Transcript,
+    TranscriberPool,
+    TranscriptSegment,
+    guard_segments,
+)
+from voicegw.asr.hallucinations import is_hallucination
+
+
+@pytest.mark.parametrize(
+    "device, compute, gpus, expected",
+    [
+        ("auto", "auto", 0, ("cpu", "int8")),
+        ("auto", "auto", 1, ("cuda", "float16")),
+        ("cpu", "auto", 2, ("cpu", "int8")),
+        ("cuda", "int8_float16", 1, ("cuda", "int8_float16")),
+        ("auto", "float32", 0, ("cpu", "float32")),
+    ],
+)
+def test_device_choice(device, compute, gpus, expected) -> None:
+    choice = choose_device(device, compute, gpus)
+    assert (choice.device, choice.compute_type) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["시청해주셔서 감사합니다.", "Thank you for watching!", "  ", "Thank you. Thank you.", "구독과 좋아요 부탁드립니다"],
+)
+def test_known_hallucinations(text: str) -> None:
+    assert is_hallucination(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["아이스 아메리카노 두 잔 주세요", "thank you, and a large latte please", "can I get two lattes"],
+)
+def test_real_requests_are_not_hallucinations(text: str) -> None:
+    assert not is_hallucination(text)
+
+
+def _segment(text: str, no_speech: float = 0.01, logprob: float = -0.2) -> TranscriptSegment:
+    return TranscriptSegment(text=text, start_ms=0, end_ms=1000, avg_logprob=logprob, no_speech_prob=no_speech)
+
+
+def test_guard_drops_silent_and_hallucinated_segments() -> None:
+    transcript = guard_segments(
+        [
+            _segment(" 아이스 아메리카노 두 잔 주세요"),
+            _segment(" 음...", no_speech=0.9, logprob=-1.5),
+            _segment(" 시청해주셔서 감사합니다"),
+        ],
+        "ko",
+        0.6,
+    )
+    assert transcript.text == "아이스 아메리카노 두 잔 주세요"
+    assert len(transcript.dropped) == 2
+    assert 0.7 < transcript.confidence < 0.9
+
+
+def test_guard_keeps_confident_speech_despite_no_speech_prob() -> None:
+    # Whisper's rule: silent only when no-speech is likely AND the words are unsure.
+    transcript = guard_segments([_segment(" two lattes", no_speech=0.9, logprob=-0.3)], "en", 0.6)
+    assert transcript.text == "two lattes"
+
+
+def test_guard_empties_a_pure_hallucination() -> None:
+    transcript = guard_segments([_segment(" Thank you."), _segment(" Thank you.")], "en", 0.6)
+    assert transcript.is_empty and transcript.confidence == 0.0
+
+
+class _BlockingTranscriber:
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.calls = 0
+
+    def transcribe(self, samples: np.ndarray, options: TranscribeOptions) -> Transcript:
+        self.calls += 1
+        self.release.wait(5)
+        return Transcript(text="ok", language="en")
+
+
+async def test_pool_refuses_beyond_queue_limit() -> None:
+    blocking = _BlockingTranscriber()
+    pool = TranscriberPool(blocking, workers=1, queue_limit=1)
+    options = TranscribeOptions(language="en")
+    samples = np.zeros(16000, dtype=np.float32)
+    running = [asyncio.create_task(pool.transcribe(samples, options)) for _ in range(2)]
+    await asyncio.sleep(0.05)
+    with pytest.raises(Saturated) as info:
+        await pool.transcribe(samples, options)
+    assert info.value.http_status == 503 and info.value.retry_after_s >= 1
+    blocking.release.set()
+    results = await asyncio.gather(*running)
+    assert [r.text for r in results] == ["ok", "ok"]
+    assert pool.pending == 0
+    pool.close()

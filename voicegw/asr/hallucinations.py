@@ -1,0 +1,60 @@
+"""Known phrases Whisper invents on silence and noise, and the guard that drops them.
+
+These come from subtitle credits in Whisper's training data; on near-silent or noisy input the
+model produces them with high confidence, so a probability threshold alone does not catch them.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+KNOWN_HALLUCINATIONS: frozenset[str] = frozenset(
+    {
+        # Korean
+        "시청해주셔서 감사합니다",
+        "시청해 주셔서 감사합니다",
+        "구독과 좋아요 부탁드립니다",
+        "구독과 좋아요",
+        "감사합니다",
+        "고맙습니다",
+        "mbc 뉴스 이덕영입니다",
+        "다음 영상에서 만나요",
+        "자막 제공 및 자막 수정",
+        "한글자막 by 한효정",
+        "자막 by 한효정",
+        # English
+        "thank you for watching",
+        "thanks for watching",
+        "thank you",
+        "thank you very much",
+        "please subscribe",
+        "like and subscribe",
+        "subtitles by the amara org community",
+        "you",
+        "bye",
+        "so",
+    }
+)
+
+_NON_WORD = re.compile(r"[^\w\s]+")
+_SPACE = re.compile(r"\s+")
+
+
+def _canonical(text: str) -> str:
+    text = unicodedata.normalize("NFC", text).lower()
+    return _SPACE.sub(" ", _NON_WORD.sub(" ", text)).strip()
+
+
+def is_hallucination(text: str) -> bool:
+    """True when the whole text is a known silence phrase (repeated or not), or empty."""
+    canonical = _canonical(text)
+    if not canonical:
+        return True
+    if canonical in KNOWN_HALLUCINATIONS:
+        return True
+    # "thank you thank you" and the like: a known phrase repeated
+    for phrase in KNOWN_HALLUCINATIONS:
+        if len(phrase) > 3 and canonical.replace(phrase, "").strip() == "":
+            return True
+    return False

@@ -1,0 +1,46 @@
+"""The reference skill server run inside the gateway process when no external backend is set.
+
+It listens on its own loopback port and the gateway reaches it over HTTP with the same client it
+would use for a store's own skill server, so the embedded default exercises the real protocol.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from pathlib import Path
+
+from aiohttp import web
+
+from voicegw.backend.server import create_skill_app, seed_faq
+from voicegw.backend.storage import SqliteStorage
+from voicegw.nlu.menu import Menu
+
+
+class EmbeddedBackend:
+    """SQLite storage plus the reference skill app on 127.0.0.1 (an ephemeral port by default)."""
+
+    def __init__(self, database_path: Path, menus: Mapping[str, Menu], host: str = "127.0.0.1", port: int = 0) -> None:
+        self.database_path = database_path
+        self.menus = menus
+        self.host, self.port = host, port
+        self.storage: SqliteStorage | None = None
+        self._runner: web.AppRunner | None = None
+
+    async def start(self) -> str:
+        """Open the database, seed each store's FAQ from its menu, start serving; returns the skill URL."""
+        self.database_path.parent.mkdir(parents=True, exist_ok=True)
+        self.storage = await asyncio.to_thread(SqliteStorage, self.database_path)
+        await asyncio.to_thread(seed_faq, self.storage, self.menus)
+        self._runner = web.AppRunner(create_skill_app(self.storage, self.menus), access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        return f"http://{self.host}:{port}/skill"
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+        if self.storage is not None:
+            self.storage.close()

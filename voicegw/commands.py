@@ -1,0 +1,122 @@
+"""What each CLI command does, given parsed arguments and the settings built in ``main``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from voicegw.asr.models import MODEL_SOURCES, install_model, list_models, resolve_model
+from voicegw.settings import Settings
+
+
+def serve(args: argparse.Namespace, settings: Settings) -> int:
+    from aiohttp import web
+
+    from voicegw.gateway.app import SERVICES, create_app
+
+    # Fail now, with the fix in the message, rather than serve a gateway that cannot hear.
+    resolve_model(settings.asr.model, settings.asr.models_dir)
+    app = create_app(settings)
+    host, port = settings.server.host, settings.server.port
+    stores = ", ".join(sorted(app[SERVICES].menus))
+    banner = _banner(host, port, stores)
+    web.run_app(app, host=host, port=port, print=lambda _: print(banner, flush=True), access_log=None)
+    return 0
+
+
+def _banner(host: str, port: int, stores: str) -> str:
+    base = f"http://{host}:{port}"
+    return (
+        f"voicegw listening on {base} (stores: {stores})\n"
+        f"  send a clip:  curl -s -H 'Content-Type: audio/wav' --data-binary @audio_fixtures/ko/cafe_americano_ice_2.wav "
+        f"'{base}/v1/voice/orders?store=cafe-ko&session=demo'\n"
+        f"  type a turn:  curl -s -H 'Content-Type: application/json' "
+        f"-d '{{\"store\":\"cafe-ko\",\"session\":\"demo\",\"text\":\"주문 완료\"}}' {base}/v1/text/orders\n"
+        f"  ready?        curl -s {base}/readyz"
+    )
+
+
+def models(args: argparse.Namespace, settings: Settings) -> int:
+    models_dir = settings.asr.models_dir
+    if args.models_command == "list":
+        for model in list_models(models_dir):
+            state = "installed" if model.installed else "not installed"
+            print(f"{model.name:8} {state:14} {model.languages:28} {model.path}")
+        return 0
+    names = [args.name] if args.name else list(MODEL_SOURCES)
+    for name in names:
+        path = install_model(name, models_dir)
+        print(f"installed {name} -> {path} (SHA-256 verified)")
+    return 0
+
+
+def transcribe(args: argparse.Namespace, settings: Settings) -> int:
+    from voicegw.asr.engine import TranscriberPool
+    from voicegw.asr.loader import load_transcriber
+    from voicegw.pipeline import build_pipeline
+
+    pool = TranscriberPool(load_transcriber(settings.asr))
+    pipeline = build_pipeline(settings, {}, pool, None)
+    language = args.lang or settings.default_language
+    transcript, _ = asyncio.run(pipeline.recognise(_read(args.audio), language=language))
+    pool.close()
+    print(transcript.text if transcript else "")
+    return 0
+
+
+def order(args: argparse.Namespace, settings: Settings) -> int:
+    from voicegw.cli import print_json
+
+    result = asyncio.run(_order(args, settings))
+    print_json(result.to_json())
+    return 0
+
+
+async def _order(args: argparse.Namespace, settings: Settings):
+    from voicegw.asr.engine import TranscriberPool
+    from voicegw.asr.loader import load_transcriber
+    from voicegw.backend.client import SkillClient
+    from voicegw.backend.embedded import EmbeddedBackend
+    from voicegw.gateway.inputs import new_session_id
+    from voicegw.nlu.loader import load_menus
+    from voicegw.pipeline import TurnContext, build_pipeline
+
+    menus = load_menus(settings.menus_dir)
+    pool = TranscriberPool(await asyncio.to_thread(load_transcriber, settings.asr))
+    embedded = None
+    url = settings.backend.url
+    if url is None:
+        embedded = EmbeddedBackend(settings.database_path, menus)
+        url = await embedded.start()
+    client = SkillClient(url, timeout_s=settings.backend.timeout_s)
+    await client.open()
+    try:
+        pipeline = build_pipeline(settings, menus, pool, client)
+        ctx = TurnContext(store=args.store, session=args.session or new_session_id(), language=args.lang)
+        return await pipeline.voice_turn(_read(args.audio), ctx)
+    finally:
+        await client.close()
+        if embedded is not None:
+            await embedded.stop()
+        pool.close()
+
+
+def parse(args: argparse.Namespace, settings: Settings) -> int:
+    from voicegw.cli import print_json
+    from voicegw.nlu.loader import load_menus
+    from voicegw.nlu.parser import understand
+    from voicegw.pipeline import Pipeline
+
+    menu = Pipeline(menus=load_menus(settings.menus_dir), transcriber=None, backend=None).menu_for(args.store)
+    understanding = understand(args.text, menu, args.lang or menu.language)
+    print_json(understanding.model_dump(mode="json"))
+    return 0
+
+
+def _read(path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as err:
+        print(f"voicegw: cannot read {path}: {err.strerror}", file=sys.stderr)
+        raise SystemExit(2) from err

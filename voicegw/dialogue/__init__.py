@@ -1,0 +1,1 @@
+"""Sessions and carts, confirmation, and the replies a customer hears (ko/en)."""

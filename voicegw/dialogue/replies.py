@@ -1,0 +1,214 @@
+"""Reply texts (ko, en) as data, and the few formatters they need (money, line lists, particles).
+
+Texts are ``str.format`` templates keyed by reply id then language. Adding a language is adding
+a column here, not an ``if`` in the dialogue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from voicegw.nlu.types import OrderLine
+
+DEFAULT_LANGUAGE = "ko"
+
+TEXTS: dict[str, dict[str, str]] = {
+    "added": {
+        "ko": "{lines} 담았어요. 더 필요하신 건 없으세요?",
+        "en": "Added {lines}. Anything else?",
+    },
+    "removed": {
+        "ko": "{lines} 뺐어요. {cart}",
+        "en": "Removed {lines}. {cart}",
+    },
+    "changed": {
+        "ko": "{lines}{particle} 바꿨어요. {cart}",
+        "en": "Changed to {lines}. {cart}",
+    },
+    "not_in_cart": {
+        "ko": "장바구니에 {lines}{particle} 없어요. {cart}",
+        "en": "There is no {lines} in your cart. {cart}",
+    },
+    "cart_readback": {
+        "ko": "지금 {lines} 담겨 있어요. 합계 {total}입니다.",
+        "en": "You have {lines}. The total is {total}.",
+    },
+    "cart_empty": {
+        "ko": "장바구니가 비어 있어요.",
+        "en": "Your cart is empty.",
+    },
+    "confirm_empty": {
+        "ko": "아직 담긴 메뉴가 없어요. 무엇을 드릴까요?",
+        "en": "Your cart is empty. What would you like?",
+    },
+    "order_placed": {
+        "ko": "주문이 접수됐어요. 주문번호 {order_id}, {lines}, 합계 {total}입니다.",
+        "en": "Your order {order_id} is in: {lines}, total {total}.",
+    },
+    "last_order": {
+        "ko": "장바구니는 비어 있고, 최근 주문 {order_id}{particle} 접수되어 있어요.",
+        "en": "Your cart is empty; your last order {order_id} has been placed.",
+    },
+    "cancelled": {
+        "ko": "주문을 취소하고 장바구니를 비웠어요.",
+        "en": "Your order is cancelled and your cart is empty.",
+    },
+    "greeting": {
+        "ko": "안녕하세요! 무엇을 드릴까요?",
+        "en": "Hello! What would you like?",
+    },
+    "handoff": {
+        "ko": "직원을 연결해 드릴게요. 잠시만 기다려 주세요.",
+        "en": "I'll get a member of staff for you. One moment, please.",
+    },
+    "faq_not_found": {
+        "ko": "죄송해요, 그 질문에는 답을 찾지 못했어요. 직원을 연결해 드릴까요?",
+        "en": "Sorry, I don't have an answer to that. Shall I get a member of staff?",
+    },
+    "unknown_item": {
+        "ko": "죄송해요, 메뉴에서 찾지 못했어요. 다시 말씀해 주시겠어요?",
+        "en": "Sorry, I couldn't find that on the menu. Could you say it again?",
+    },
+    "unknown_item_candidates": {
+        "ko": "죄송해요, 메뉴에서 찾지 못했어요. 혹시 {candidates} 중에 있으세요?",
+        "en": "Sorry, I couldn't find that on the menu. Did you mean {candidates}?",
+    },
+    "sold_out": {
+        "ko": "죄송해요, {item}{particle} 지금 품절이에요.",
+        "en": "Sorry, {item} is sold out right now.",
+    },
+    "sold_out_alternatives": {
+        "ko": "죄송해요, {item}{particle} 지금 품절이에요. 대신 {candidates} 어떠세요?",
+        "en": "Sorry, {item} is sold out right now. How about {candidates} instead?",
+    },
+    "ambiguous_item": {
+        "ko": "어떤 걸로 드릴까요? {candidates}",
+        "en": "Which one would you like: {candidates}?",
+    },
+    "low_confidence": {
+        "ko": "잘 못 들었어요. 다시 한 번 말씀해 주시겠어요?",
+        "en": "Sorry, I didn't catch that. Could you say it again?",
+    },
+    "no_speech": {
+        "ko": "말씀을 듣지 못했어요. 다시 말씀해 주세요.",
+        "en": "I didn't hear anything. Please try again.",
+    },
+    "not_understood": {
+        "ko": "죄송해요, 잘 이해하지 못했어요. 메뉴 이름과 수량을 말씀해 주세요.",
+        "en": "Sorry, I didn't understand. Please tell me the item and how many.",
+    },
+    "this_item": {"ko": "그 메뉴", "en": "that item"},
+    "or": {"ko": ", ", "en": " or "},
+}
+
+QUICK_REPLIES: dict[str, dict[str, tuple[str, ...]]] = {
+    "ordering": {"ko": ("주문 완료", "취소"), "en": ("Place order", "Cancel")},
+    "after_order": {"ko": ("주문 상태",), "en": ("Order status",)},
+    "start": {"ko": ("메뉴 추천", "직원 연결"), "en": ("Recommend something", "Talk to staff")},
+    "help": {"ko": ("장바구니 확인", "직원 연결"), "en": ("Show my cart", "Talk to staff")},
+    "faq_missing": {"ko": ("직원 연결",), "en": ("Talk to staff",)},
+}
+
+# Counter words for Korean quantities: drinks are counted in 잔, everything else in 개. With no
+# category known (no menu at hand) 잔 is used, since most stores behind voicegw are cafés.
+DRINK_CATEGORIES = frozenset(
+    {"coffee", "tea", "drink", "drinks", "beverage", "beverages", "juice", "smoothie", "ade", "latte", "non-coffee"}
+)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the bot says back: the text and the message quick replies offered with it."""
+
+    text: str
+    quick_replies: tuple[str, ...] = field(default=())
+
+    def to_public(self) -> dict:
+        return {"text": self.text, "quick_replies": list(self.quick_replies)}
+
+
+def _lang(language: str) -> str:
+    """ko, en (and ko-KR, en-US, Open Builder's kr) -> a language we have texts for; else English."""
+    code = (language or DEFAULT_LANGUAGE).lower()[:2]
+    code = "ko" if code == "kr" else code
+    return code if code in TEXTS["greeting"] else "en"
+
+
+def text(key: str, language: str, **values: object) -> str:
+    return TEXTS[key][_lang(language)].format(**values)
+
+
+def quick_replies(key: str, language: str) -> tuple[str, ...]:
+    return QUICK_REPLIES[key][_lang(language)]
+
+
+def topic_particle(word: str) -> str:
+    """은 after a final consonant (batchim), 는 after a vowel; 은(는) when it is not Hangul."""
+    b = _batchim(word)
+    if b is not None:
+        return "은" if b else "는"
+    last = word.strip()[-1:]
+    if last.isdigit():
+        return "은" if last in "0136789" else "는"
+    return "은(는)"
+
+
+def _batchim(word: str) -> int | None:
+    """Index of the final consonant of the last Hangul syllable (0: none); None if not Hangul."""
+    last = word.strip()[-1:]
+    return (ord(last) - 0xAC00) % 28 if last and "가" <= last <= "힣" else None
+
+
+def subject_particle(word: str) -> str:
+    """이 after a final consonant, 가 after a vowel."""
+    b = _batchim(word)
+    return "이(가)" if b is None else ("이" if b else "가")
+
+
+def direction_particle(word: str) -> str:
+    """으로 after a final consonant other than ㄹ (index 8), 로 otherwise."""
+    b = _batchim(word)
+    return "(으)로" if b is None else ("으로" if b and b != 8 else "로")
+
+
+def format_money(amount: int, currency: str, language: str) -> str:
+    """KRW 9000 -> 9,000원 (ko) / ₩9,000 (en); USD cents 950 -> $9.50."""
+    currency = currency.upper()
+    if currency == "KRW":
+        return f"{amount:,}원" if _lang(language) == "ko" else f"₩{amount:,}"
+    if currency == "USD":
+        return f"${amount / 100:,.2f}"
+    return f"{amount / 100:,.2f} {currency}"
+
+
+def _plural(name: str) -> str:
+    if name.endswith(("s", "x", "ch", "sh")):
+        return name + "es"
+    if len(name) > 1 and name.endswith("y") and name[-2] not in "aeiou":
+        return name[:-1] + "ies"
+    return name + "s"
+
+
+def format_line(line: OrderLine, language: str, category: str | None = None) -> str:
+    """아이스 아메리카노 2잔 / 치즈케이크 1개 / 2 large iced lattes."""
+    if _lang(language) == "ko":
+        counter = "잔" if category is None or category.lower() in DRINK_CATEGORIES else "개"
+        return f"{line.name} {line.quantity}{counter}"
+    return f"{line.quantity} {_plural(line.name) if line.quantity != 1 else line.name}"
+
+
+def format_lines(lines: Iterable[OrderLine], language: str, categories: Mapping[str, str] | None = None) -> str:
+    parts = [format_line(line, language, (categories or {}).get(line.item_id)) for line in lines]
+    if _lang(language) == "ko" or len(parts) < 2:
+        return ", ".join(parts)
+    return ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def format_choices(choices: Iterable[str], language: str) -> str:
+    return TEXTS["or"][_lang(language)].join(choices)
+
+
+def no_speech_reply(language: str) -> tuple[str, tuple[str, ...]]:
+    """The reply for a clip with no speech in it (the gateway answers this without the backend)."""
+    return text("no_speech", language), ()

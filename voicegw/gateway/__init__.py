@@ -1,0 +1,1 @@
+"""The aiohttp gateway: app factory, routes, the turn pipeline."""

@@ -1,0 +1,131 @@
+"""The aiohttp app factory: long-lived resources opened and closed in ``cleanup_ctx``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from voicegw.asr.engine import Transcriber, TranscriberPool, warm_up
+from voicegw.asr.loader import load_transcriber
+from voicegw.backend.client import SkillClient
+from voicegw.backend.embedded import EmbeddedBackend
+from voicegw.errors import ModelError
+from voicegw.gateway import routes
+from voicegw.gateway.errors import error_middleware
+from voicegw.gateway.metrics import Metrics
+from voicegw.nlu.loader import load_menus
+from voicegw.nlu.menu import Menu
+from voicegw.pipeline import Pipeline, build_pipeline
+from voicegw.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    """Everything a route needs, built once per app."""
+
+    settings: Settings
+    menus: Mapping[str, Menu]
+    metrics: Metrics = field(default_factory=Metrics)
+    pool: TranscriberPool | None = None
+    backend: SkillClient | None = None
+    embedded: EmbeddedBackend | None = None
+    model_ready: asyncio.Event = field(default_factory=asyncio.Event)
+    model_error: ModelError | None = None
+    pipeline: Pipeline | None = None
+
+
+SERVICES = web.AppKey("services", Services)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    transcriber: Transcriber | None = None,
+    menus: Mapping[str, Menu] | None = None,
+) -> web.Application:
+    """The gateway app. ``transcriber`` replaces the Whisper model (unit tests of the HTTP edge only)."""
+    services = Services(settings=settings, menus=menus if menus is not None else load_menus(settings.menus_dir))
+    # Multipart overhead on top of the audio limit; the routes enforce the exact audio limit.
+    app = web.Application(client_max_size=settings.audio.max_body_bytes + 64 * 1024, middlewares=[error_middleware])
+    app[SERVICES] = services
+    app.cleanup_ctx.append(_backend_ctx)
+    app.cleanup_ctx.append(_make_asr_ctx(transcriber))
+    routes.add_routes(app)
+    return app
+
+
+async def _backend_ctx(app: web.Application) -> AsyncIterator[None]:
+    services = app[SERVICES]
+    settings = services.settings
+    url = settings.backend.url
+    if url is None:
+        services.embedded = EmbeddedBackend(settings.database_path, services.menus)
+        url = await services.embedded.start()
+        log.info("reference skill server (SQLite %s) listening at %s", settings.database_path, url)
+    services.backend = SkillClient(url, timeout_s=settings.backend.timeout_s)
+    await services.backend.open()
+    try:
+        yield
+    finally:
+        await services.backend.close()
+        if services.embedded is not None:
+            await services.embedded.stop()
+
+
+def _make_asr_ctx(transcriber: Transcriber | None):
+    async def _asr_ctx(app: web.Application) -> AsyncIterator[None]:
+        services = app[SERVICES]
+        # Load in the background: /healthz answers at once; /readyz and voice routes say 503 until ready.
+        loading = asyncio.create_task(_load(services, transcriber))
+        services.pipeline = _pipeline(services)
+        try:
+            yield
+        finally:
+            loading.cancel()
+            if services.pool is not None:
+                await asyncio.to_thread(services.pool.close)
+
+    return _asr_ctx
+
+
+async def _load(services: Services, transcriber: Transcriber | None) -> None:
+    settings = services.settings
+    try:
+        if transcriber is None:
+            transcriber = await asyncio.to_thread(load_transcriber, settings.asr)
+            if settings.asr.warmup:
+                await asyncio.to_thread(warm_up, transcriber, settings.default_language)
+    except ModelError as err:
+        services.model_error = err
+        log.error("speech model unavailable: %s", err.message)
+        return
+    services.pool = TranscriberPool(transcriber, workers=settings.asr.workers, queue_limit=settings.asr.queue_limit)
+    assert services.pipeline is not None
+    services.pipeline.transcriber = services.pool
+    services.metrics.model_loaded.set(1)
+    services.model_ready.set()
+
+
+def _pipeline(services: Services) -> Pipeline:
+    pipeline = build_pipeline(services.settings, services.menus, _NotReady(services), services.backend)
+    pipeline.listeners.append(services.metrics.on_event)
+    return pipeline
+
+
+@dataclass
+class _NotReady:
+    """Stands in for the pool until the model is loaded: answers 503 instead of hanging."""
+
+    services: Services
+
+    async def transcribe(self, samples, options):
+        err = self.services.model_error
+        if err is not None:
+            raise err
+        raise ModelError("model_loading", "the speech model is still loading; retry shortly")

@@ -1,0 +1,115 @@
+"""Reading what clients send: raw or multipart audio with its fields, and JSON bodies.
+
+Size limits are checked on the declared length first and enforced while reading, so an oversize
+body is refused before it is buffered, let alone decoded.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from voicegw.errors import AudioError, RequestError
+
+_ID = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")
+_LANG = re.compile(r"^[a-z]{2,3}$")
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class AudioUpload:
+    """An audio clip and the turn fields that came with it."""
+
+    audio: bytes
+    content_type: str | None
+    fields: dict[str, str]
+
+
+def valid_id(value: str | None, name: str, *, required: bool = True) -> str | None:
+    """Store and session ids: short, printable, no spaces or quotes (they end up in logs and SQL params)."""
+    if value is None or value == "":
+        if required:
+            raise RequestError(f"missing_{name}", f"the {name!r} field is required")
+        return None
+    if not _ID.match(value):
+        raise RequestError(f"invalid_{name}", f"{name!r} must be 1-128 characters of letters, digits and ._:@-")
+    return value
+
+
+def valid_language(value: str | None) -> str | None:
+    if value in (None, ""):
+        return None
+    if not _LANG.match(value):
+        raise RequestError("invalid_lang", "'lang' must be an ISO 639 language code such as ko or en")
+    return value
+
+
+def new_session_id() -> str:
+    return f"s-{uuid.uuid4().hex[:16]}"
+
+
+def _check_declared_length(request: web.Request, max_bytes: int) -> None:
+    if request.content_length is not None and request.content_length > max_bytes:
+        raise AudioError("audio_too_large", f"the body is {request.content_length} bytes; the limit is {max_bytes}", http_status=413)
+
+
+async def _read_limited(reader, max_bytes: int) -> bytes:
+    # A multipart part reads with read_chunk(); the request body stream with read(); both end on b"".
+    read = reader.read_chunk if hasattr(reader, "read_chunk") else reader.read
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await read(64 * 1024):
+        size += len(chunk)
+        if size > max_bytes:
+            raise AudioError("audio_too_large", f"the audio is larger than the limit of {max_bytes} bytes", http_status=413)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def read_audio_upload(request: web.Request, max_bytes: int, file_field: str = "audio") -> AudioUpload:
+    """Raw audio (the Content-Type names the format) or multipart with a file part and text fields."""
+    _check_declared_length(request, max_bytes + 64 * 1024)
+    fields = {key: value for key, value in request.query.items()}
+    if request.content_type.startswith("multipart/"):
+        audio, content_type = None, None
+        try:
+            reader = await request.multipart()
+            while (part := await reader.next()) is not None:
+                if part.name == file_field:
+                    content_type = part.headers.get("Content-Type")
+                    audio = await _read_limited(part, max_bytes)
+                elif part.name:
+                    fields[part.name] = (await _read_limited(part, 4096)).decode("utf-8", "replace")
+        except (AudioError, RequestError):
+            raise
+        except Exception as err:  # aiohttp raises ValueError/AssertionError on broken multipart framing
+            raise RequestError("bad_multipart", f"the multipart body could not be read: {err}") from err
+        if audio is None:
+            raise AudioError("audio_missing", f"the multipart body has no {file_field!r} file part")
+        return AudioUpload(audio, content_type, fields)
+    audio = await _read_limited(request.content, max_bytes)
+    return AudioUpload(audio, request.headers.get("Content-Type"), fields)
+
+
+async def read_json(request: web.Request, model: type[M], max_bytes: int = 64 * 1024) -> M:
+    """A JSON body validated by a pydantic model; anything else is a 400 that says what is wrong."""
+    if request.content_length is not None and request.content_length > max_bytes:
+        raise RequestError("body_too_large", f"the JSON body is larger than {max_bytes} bytes", http_status=413)
+    raw = await _read_limited(request.content, max_bytes)
+    try:
+        data: Any = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise RequestError("invalid_json", f"the body is not valid JSON: {err}") from err
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "body"
+        raise RequestError("invalid_body", f"{where}: {first['msg']}") from err

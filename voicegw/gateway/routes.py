@@ -1,0 +1,158 @@
+"""HTTP routes: each parses its input, calls one pipeline function, serialises the answer."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from voicegw.backend.skill import SkillRequest, SkillResponse
+from voicegw.gateway.inputs import (
+    new_session_id,
+    read_audio_upload,
+    read_json,
+    valid_id,
+    valid_language,
+)
+from voicegw.pipeline import Pipeline, TurnContext
+from voicegw.turn import TurnResult
+
+MAX_TEXT_CHARS = 1000
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/v1/voice/orders", voice_order)
+    app.router.add_post("/v1/text/orders", text_order)
+    app.router.add_post("/kakao/skill", kakao_skill)
+    app.router.add_post("/v1/audio/transcriptions", transcription)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
+
+
+def _services(request: web.Request):
+    from voicegw.gateway.app import SERVICES
+
+    return request.app[SERVICES]
+
+
+def _pipeline(request: web.Request) -> Pipeline:
+    pipeline = _services(request).pipeline
+    assert pipeline is not None, "the pipeline is built in the app's startup"
+    return pipeline
+
+
+def _answer(request: web.Request, result: TurnResult, channel: str) -> web.Response:
+    _services(request).metrics.turns.labels(channel, result.status).inc()
+    return web.json_response(result.to_json())
+
+
+async def voice_order(request: web.Request) -> web.Response:
+    """Raw audio, or multipart with an ``audio`` file; store/session/lang in the query or form."""
+    settings = _services(request).settings
+    upload = await read_audio_upload(request, settings.audio.max_body_bytes)
+    ctx = TurnContext(
+        store=valid_id(upload.fields.get("store"), "store"),
+        session=valid_id(upload.fields.get("session"), "session", required=False) or new_session_id(),
+        language=valid_language(upload.fields.get("lang")),
+        idempotency_key=valid_id(request.headers.get("Idempotency-Key"), "idempotency_key", required=False),
+    )
+    result = await _pipeline(request).voice_turn(upload.audio, ctx, upload.content_type)
+    return _answer(request, result, "voice")
+
+
+class TextOrder(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    store: str
+    session: str | None = None
+    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
+    lang: str | None = None
+
+
+async def text_order(request: web.Request) -> web.Response:
+    body = await read_json(request, TextOrder)
+    ctx = TurnContext(
+        store=valid_id(body.store, "store"),
+        session=valid_id(body.session, "session", required=False) or new_session_id(),
+        language=valid_language(body.lang),
+        idempotency_key=valid_id(request.headers.get("Idempotency-Key"), "idempotency_key", required=False),
+    )
+    result = await _pipeline(request).text_turn(body.text, ctx)
+    return _answer(request, result, "text")
+
+
+_KAKAO_LANGS = {"kr": "ko", "ko": "ko", "en": "en"}
+
+
+async def kakao_skill(request: web.Request) -> web.Response:
+    """Text chat from Open Builder: same understanding and dialogue, answered as a skill response."""
+    skill = await read_json(request, SkillRequest)
+    store = valid_id(request.query.get("store") or skill.bot.id, "store")
+    utterance = skill.user_request.utterance.strip()[:MAX_TEXT_CHARS]
+    ctx = TurnContext(
+        store=store,
+        session=valid_id(skill.user_request.user.id, "session"),
+        language=_KAKAO_LANGS.get((skill.user_request.lang or "").lower()),
+    )
+    result = await _pipeline(request).text_turn(utterance or " ", ctx)
+    _services(request).metrics.turns.labels("kakao", result.status).inc()
+    response = SkillResponse.simple(
+        result.reply.text,
+        result.reply.quick_replies,
+        data={
+            "status": result.status,
+            "intent": result.intent.name.value if result.intent else None,
+            "cart": result.cart.model_dump() if result.cart else None,
+            "order_id": result.order_id,
+            "handoff": result.handoff,
+        },
+    )
+    return web.json_response(response.to_wire())
+
+
+_RESPONSE_FORMATS = {"json", "text", "verbose_json"}
+
+
+async def transcription(request: web.Request) -> web.Response:
+    """OpenAI-compatible ``/v1/audio/transcriptions``: multipart ``file``, ``language``, ``prompt``."""
+    settings = _services(request).settings
+    upload = await read_audio_upload(request, settings.audio.max_body_bytes, file_field="file")
+    response_format = upload.fields.get("response_format", "json")
+    if response_format not in _RESPONSE_FORMATS:
+        response_format = "json"
+    language = valid_language(upload.fields.get("language")) or settings.default_language
+    transcript, timings = await _pipeline(request).recognise(
+        upload.audio, language=language, content_type=upload.content_type, prompt=upload.fields.get("prompt")
+    )
+    text = transcript.text if transcript else ""
+    if response_format == "text":
+        return web.Response(text=text, content_type="text/plain")
+    if response_format == "verbose_json":
+        segments = [
+            {"start": s.start_ms / 1000, "end": s.end_ms / 1000, "text": s.text,
+             "avg_logprob": s.avg_logprob, "no_speech_prob": s.no_speech_prob}
+            for s in (transcript.segments if transcript else ())
+        ]
+        return web.json_response({"text": text, "language": language, "segments": segments, "timings_ms": timings})
+    return web.json_response({"text": text})
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    services = _services(request)
+    if services.model_ready.is_set():
+        return web.json_response({"status": "ready", "stores": sorted(services.menus)})
+    if services.model_error is not None:
+        error = {"code": services.model_error.code, "message": services.model_error.message}
+        return web.json_response({"status": "failed", "error": error}, status=503)
+    return web.json_response({"status": "loading"}, status=503, headers={"Retry-After": "2"})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    services = _services(request)
+    if services.pool is not None:
+        services.metrics.asr_pending.set(services.pool.pending)
+    return web.Response(body=services.metrics.render(), content_type="text/plain", charset="utf-8")

@@ -1,0 +1,1 @@
+"""Understanding: menus, normalisation, and the parser from transcript to intent and order lines."""

@@ -1,0 +1,106 @@
+"""A menu compiled once into lookup tables: alias index, protected words, phrases, FAQ keys."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from threading import Lock
+
+from voicegw.nlu.lexicon import AMOUNT_WORDS
+from voicegw.nlu.matcher import AliasIndex, Target, match_key, to_jamo
+from voicegw.nlu.menu import Menu
+from voicegw.nlu.normalize import clean, normalize
+from voicegw.nlu.phrases import INTENT_PHRASES
+
+LANGUAGES = ("ko", "en")
+
+
+@dataclass(frozen=True)
+class FaqKey:
+    faq_id: str
+    text: str
+    """A normalised question, jamo-decomposed, spaces kept (token-aware scoring)."""
+
+
+@dataclass(frozen=True)
+class CompiledMenu:
+    """Per-menu tables the parser reads; built by ``compile_menu`` and cached per menu id."""
+
+    menu: Menu
+    keep: frozenset[str]
+    """Menu words that normalisation must not cut (애플파이 does not end in a particle)."""
+    index: dict[str, AliasIndex]
+    """Alias index per turn language (items, options, groups, amounts of every language)."""
+    phrases: dict[str, dict[str, tuple[str, ...]]]
+    """Intent key -> phrase match keys, per language."""
+    faq: dict[str, tuple[FaqKey, ...]] = field(default_factory=dict)
+
+
+_cache: dict[str, CompiledMenu] = {}
+_lock = Lock()
+
+
+def compile_menu(menu: Menu) -> CompiledMenu:
+    """The compiled tables for ``menu``, reused while the same (equal) menu is passed."""
+    cached = _cache.get(menu.id)
+    if cached is not None and (cached.menu is menu or cached.menu == menu):
+        return cached
+    keep = _menu_words(menu)
+    compiled = CompiledMenu(
+        menu=menu,
+        keep=keep,
+        index={lang: _alias_index(menu, lang, keep) for lang in LANGUAGES},
+        phrases={lang: _phrase_keys(lang, keep) for lang in LANGUAGES},
+        faq={lang: _faq_keys(menu, lang, keep) for lang in LANGUAGES},
+    )
+    with _lock:
+        _cache[menu.id] = compiled
+    return compiled
+
+
+def phrase_key(text: str, language: str, keep: frozenset[str]) -> str:
+    """A phrase or alias in the form spoken words are compared in."""
+    tokens = normalize(text, language, keep).tokens
+    return match_key(t.text for t in tokens if t.kind != "boundary")
+
+
+def _menu_words(menu: Menu) -> frozenset[str]:
+    names = [alias for item in menu.items for aliases in item.names.values() for alias in aliases]
+    for group in menu.option_groups:
+        names += [a for aliases in group.names.values() for a in aliases]
+        names += [a for value in group.values for aliases in value.names.values() for a in aliases]
+    return frozenset(word for name in names for word in clean(name).split())
+
+
+def _alias_entries(menu: Menu) -> list[tuple[str, str, Target]]:
+    """(language, alias, target) for every name in the menu and every amount word."""
+    entries = [(lang, alias, Target("item", item.id))
+               for item in menu.items for lang, aliases in item.names.items() for alias in aliases]
+    for group in menu.option_groups:
+        entries += [(lang, alias, Target("group", group.id))
+                    for lang, aliases in group.names.items() for alias in aliases]
+        entries += [(lang, alias, Target("option", value.id, group.id))
+                    for value in group.values for lang, aliases in value.names.items() for alias in aliases]
+    entries += [(lang, word, Target("amount", level))
+                for level, words in AMOUNT_WORDS.items() for word in words for lang in LANGUAGES]
+    return entries
+
+
+def _alias_index(menu: Menu, language: str, keep: frozenset[str]) -> AliasIndex:
+    # Every language's aliases are indexed: scripts differ, and a Korean speaker says 라떼 or latte.
+    return AliasIndex((phrase_key(alias, language if lang == language else lang, keep), target)
+                      for lang, alias, target in _alias_entries(menu))
+
+
+def _phrase_keys(language: str, keep: frozenset[str]) -> dict[str, tuple[str, ...]]:
+    table = INTENT_PHRASES.get(language, {})
+    return {intent: tuple(k for k in (phrase_key(p, language, keep) for p in phrases) if k)
+            for intent, phrases in table.items()}
+
+
+def _faq_keys(menu: Menu, language: str, keep: frozenset[str]) -> tuple[FaqKey, ...]:
+    keys = []
+    for entry in menu.faq:
+        for question in entry.questions.get(language, []):  # type: ignore[call-overload]
+            text = normalize(question, language, keep).text.replace(",", " ")
+            keys.append(FaqKey(entry.id, to_jamo(" ".join(text.split()))))
+    return tuple(keys)

@@ -1,0 +1,96 @@
+"""Per-language word lists the normaliser and parser use: data, not branches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class LanguageRules:
+    """How one language marks fillers, politeness, particles, counters and conjunctions."""
+
+    language: str
+    fillers: frozenset[str]
+    """Whole words dropped before matching (음, 어, uh, um)."""
+    stopwords: frozenset[str]
+    """Function words dropped before matching (a, the, of); also dropped from aliases."""
+    polite_phrases: tuple[str, ...]
+    """Multi-word request phrases removed (해 주세요, can i get); their presence marks a request."""
+    polite_endings: tuple[str, ...]
+    """Verb endings cut from the end of a word (결제할게요 -> 결제), longest first."""
+    particles: tuple[str, ...]
+    """Noun particles cut from the end of a word (라떼는 -> 라떼), longest first."""
+    conjunction_particles: frozenset[str]
+    """Particles that also end an order line (콜라랑, 라떼하고)."""
+    boundary_words: frozenset[str]
+    """Words that separate order lines (and, 그리고)."""
+    counters: frozenset[str]
+    """Counter words after a number (잔, 개, 세트)."""
+    set_counters: frozenset[str]
+    """Counters that turn a single item into its set (두 세트, two combos)."""
+    ounce_words: frozenset[str] = frozenset()
+    """Unit words merged with the number before them (12 ounce -> 12oz)."""
+    number_homophones: tuple[tuple[str, int], ...] = ()
+    """ASR slips that stand for a number right before an item (to lattes -> 2)."""
+    attach_back_particles: frozenset[str] = frozenset()
+    """A particle that ties an option to the item before it (아메리카노 아이스로)."""
+    attach_back_words: frozenset[str] = frozenset()
+    """A word that ties the options after it to the item before it (latte with oat milk)."""
+    replaced_after: frozenset[str] = frozenset()
+    """Words after an option that cancel it (콜라 대신 사이다)."""
+    replaced_before: frozenset[str] = frozenset()
+    """Words before an option that cancel it (instead of coke)."""
+    quantity_follows_item: bool = True
+    """Korean says the quantity after the item (라떼 두 잔); English before (two lattes)."""
+    min_stem_chars: int = 2
+    """A particle or ending is cut only when this many characters stay."""
+
+
+KO = LanguageRules(
+    language="ko",
+    fillers=frozenset({"음", "음음", "어", "어어", "그", "저", "저기", "아", "에", "흠", "뭐", "그러니까", "일단", "혹시", "좀", "네네"}),
+    stopwords=frozenset(),
+    polite_phrases=("해 주세요", "해 주실래요", "해 줘요", "해 줘", "주실 수 있나요", "부탁해요", "부탁드립니다", "부탁드려요", "주세요", "줘요", "줘", "할게요", "할래요"),
+    polite_endings=("하겠습니다", "해주세요", "해주실래요", "주실래요", "해주실", "할게요", "할께요", "할래요", "해줘요", "해줘", "주세요", "줘요", "드릴게요", "이요", "해요", "줘", "해", "요"),
+    particles=("이랑", "으로", "하고", "에서", "랑", "와", "과", "는", "은", "를", "을", "이", "가", "도", "로", "에", "만"),
+    conjunction_particles=frozenset({"이랑", "랑", "하고", "와", "과"}),
+    boundary_words=frozenset({"그리고", "하고", "랑", "또", "그다음", "다음"}),
+    counters=frozenset({"잔", "개", "세트", "조각", "병", "캔", "컵", "명", "인분", "봉지", "판", "박스", "덩이", "통"}),
+    set_counters=frozenset({"세트"}),
+    attach_back_particles=frozenset({"로", "으로"}),
+    replaced_after=frozenset({"대신", "말고"}),
+    quantity_follows_item=True,
+)
+
+EN = LanguageRules(
+    language="en",
+    fillers=frozenset({"uh", "um", "umm", "uhm", "er", "erm", "hmm", "like", "so", "well", "just", "actually", "oh"}),
+    stopwords=frozenset({"a", "an", "the", "of", "my", "me", "i", "some", "please", "us"}),
+    polite_phrases=("can i get", "could i get", "can i have", "could i have", "may i have", "may i get", "id like", "i would like", "ill have", "ill take", "ill get", "let me get", "let me have", "give me", "get me", "i want", "i need", "please", "thank you", "thanks"),
+    polite_endings=(),
+    particles=(),
+    conjunction_particles=frozenset(),
+    boundary_words=frozenset({"and", "plus", "then", "also"}),
+    counters=frozenset({"cups", "cup", "pieces", "piece", "orders", "order", "sets", "set", "combos", "combo", "meals", "meal"}),
+    set_counters=frozenset({"sets", "set", "combos", "combo", "meals", "meal"}),
+    ounce_words=frozenset({"oz", "ounce", "ounces"}),
+    number_homophones=(("to", 2), ("too", 2)),
+    attach_back_words=frozenset({"with"}),
+    replaced_before=frozenset({"instead"}),
+    quantity_follows_item=False,
+)
+
+RULES = {"ko": KO, "en": EN}
+
+AMOUNT_WORDS: dict[str, tuple[str, ...]] = {
+    "none": ("빼고", "없이", "빼서", "노", "no", "without", "hold", "skip"),
+    "light": ("조금", "약간", "살짝", "적게", "덜", "조금만", "little", "bit", "light", "less"),
+    "regular": ("보통", "normal", "regular amount"),
+    "extra": ("많이", "듬뿍", "추가", "더", "많이요", "extra", "lot", "lots", "more"),
+}
+"""Amount levels (DESIGN.md) and the words for them, both languages (stopwords already gone)."""
+
+
+def rules_for(language: str) -> LanguageRules:
+    """The rules for ``language``; unknown languages fall back to English word handling."""
+    return RULES.get(language, EN)

@@ -1,0 +1,72 @@
+"""What understanding produces: an intent and the order lines of one turn."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Amount = Literal["none", "light", "regular", "extra"]
+
+
+class IntentName(str, Enum):
+    """The intent names of the public turn result contract (DESIGN.md)."""
+
+    ORDER_ADD = "order.add"
+    ORDER_REMOVE = "order.remove"
+    ORDER_CHANGE = "order.change"
+    ORDER_CONFIRM = "order.confirm"
+    ORDER_CANCEL = "order.cancel"
+    ORDER_STATUS = "order.status"
+    FAQ = "faq"
+    HANDOFF = "handoff"
+    GREETING = "greeting"
+    UNKNOWN = "unknown"
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class LineOption(Frozen):
+    """One chosen option value on an order line."""
+
+    group: str
+    """Option group id from the menu (temperature, size, milk, ...)."""
+    value: str
+    """Option value id within the group (ice, large, oat, ...)."""
+    amount: Amount = "regular"
+    """How much of it, for groups with ``amounts: true``; ``regular`` otherwise."""
+
+
+class OrderLine(Frozen):
+    """One understood line: an item, how many, and how it is made."""
+
+    item_id: str
+    name: str
+    """Display name in the turn's language, with the options that change what it is (아이스 아메리카노)."""
+    quantity: int = Field(ge=1)
+    options: tuple[LineOption, ...] = ()
+    unit_price: int
+    """Item price plus option prices, in the menu currency's minor-free unit (KRW, or cents for USD)."""
+    origin: str = ""
+    """The words of the utterance this line came from, for the skill protocol's ``origin``."""
+
+
+class Intent(Frozen):
+    name: IntentName
+    confidence: float = Field(ge=0.0, le=1.0)
+
+
+class Understanding(Frozen):
+    """The result of ``understand(text, menu, ...)``: pure data, no I/O behind it."""
+
+    intent: Intent
+    lines: tuple[OrderLine, ...] = ()
+    reason: str | None = None
+    """Why the turn is not plainly ok (unknown_item, ambiguous_item, sold_out, low_confidence, ...)."""
+    candidates: tuple[str, ...] = ()
+    """Display names to offer as quick replies when the turn is ambiguous."""
+    normalized_text: str = ""
+    """The transcript after normalisation, as the parser saw it."""

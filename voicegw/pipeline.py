@@ -1,0 +1,247 @@
+"""One turn through every stage: decode -> vad -> asr -> understand -> backend -> turn result.
+
+The pipeline owns no I/O of its own: the transcriber pool and the backend are passed in, so the
+gateway, the CLI and the evaluation run exactly the same code.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal, Protocol, get_args
+
+from voicegw.asr.biasing import bias_for_menu
+from voicegw.asr.engine import TranscribeOptions, Transcript
+from voicegw.audio.decode import decode_audio
+from voicegw.audio.limits import AudioLimits
+from voicegw.audio.vad import VadOptions, find_speech, speech_only
+from voicegw.backend.request_builder import build_skill_request
+from voicegw.backend.skill import SkillRequest, SkillResponse
+from voicegw.dialogue.turns import REASON_STATUS
+from voicegw.errors import MenuError
+from voicegw.dialogue.replies import no_speech_reply
+from voicegw.events import TurnEvent
+from voicegw.nlu.menu import Menu
+from voicegw.nlu.parser import understand
+from voicegw.nlu.types import IntentName, Understanding
+from voicegw.settings import Settings
+from voicegw.turn import CartOut, IntentOut, LineOut, ReplyOut, TurnResult, TurnStatus
+
+Channel = Literal["voice", "text"]
+
+
+class AsyncTranscriber(Protocol):
+    async def transcribe(self, samples, options: TranscribeOptions) -> Transcript: ...
+
+
+class Backend(Protocol):
+    """Anything that answers a skill request: the HTTP client, or the in-process reference server."""
+
+    async def send(self, request: SkillRequest) -> SkillResponse: ...
+
+
+@dataclass(frozen=True)
+class TurnContext:
+    store: str
+    session: str
+    language: str | None = None
+    """Requested language; None means the store's menu language."""
+    idempotency_key: str | None = None
+
+
+@dataclass
+class Pipeline:
+    menus: Mapping[str, Menu]
+    transcriber: AsyncTranscriber
+    backend: Backend
+    limits: AudioLimits = field(default_factory=AudioLimits)
+    vad: VadOptions = field(default_factory=VadOptions)
+    beam_size: int = 5
+    bias: str = "prompt"
+    no_speech_threshold: float = 0.6
+    listeners: list[Callable[[TurnEvent], None]] = field(default_factory=list)
+
+    def menu_for(self, store: str) -> Menu:
+        menu = self.menus.get(store)
+        if menu is None:
+            known = ", ".join(sorted(self.menus)) or "none"
+            raise MenuError("unknown_store", f"no menu for store {store!r} (known: {known})", http_status=404)
+        return menu
+
+    def _emit(self, stage: str, ctx: TurnContext, elapsed_ms: int, **data: object) -> None:
+        event = TurnEvent(stage=stage, store=ctx.store, session=ctx.session, elapsed_ms=elapsed_ms, data=data)
+        for listener in self.listeners:
+            listener(event)
+
+    async def recognise(
+        self,
+        audio: bytes,
+        *,
+        language: str | None,
+        content_type: str | None = None,
+        prompt: str | None = None,
+        hotwords: str | None = None,
+        ctx: TurnContext | None = None,
+    ) -> tuple[Transcript | None, dict[str, int]]:
+        """Decode, find speech and recognise it; None when there is no speech."""
+        ctx = ctx or TurnContext(store="", session="")
+        timings: dict[str, int] = {}
+        with _timed(timings, "decode"):
+            pcm = decode_audio(audio, self.limits, content_type)
+        self._emit("decoded", ctx, timings["decode"], duration_ms=pcm.duration_ms)
+        with _timed(timings, "vad"):
+            speech = find_speech(pcm, self.vad)
+        self._emit("speech_found", ctx, timings["vad"], speech_ms=speech.speech_ms)
+        if not speech.has_speech:
+            return None, timings
+        options = TranscribeOptions(
+            language=language,
+            beam_size=self.beam_size,
+            initial_prompt=prompt,
+            hotwords=hotwords,
+            no_speech_threshold=self.no_speech_threshold,
+        )
+        with _timed(timings, "asr"):
+            transcript = await self.transcriber.transcribe(speech_only(pcm, speech).samples, options)
+        self._emit("transcribed", ctx, timings["asr"], confidence=transcript.confidence)
+        return (None if transcript.is_empty else transcript), timings
+
+    async def transcribe_for_store(
+        self, audio: bytes, ctx: TurnContext, content_type: str | None = None
+    ) -> tuple[Transcript | None, dict[str, int]]:
+        """``recognise`` in the store's language, biased towards its menu."""
+        menu = self.menu_for(ctx.store)
+        language = ctx.language or menu.language
+        prompt, hotwords = bias_for_menu(menu, language, self.bias)
+        return await self.recognise(
+            audio, language=language, content_type=content_type, prompt=prompt, hotwords=hotwords, ctx=ctx
+        )
+
+    async def voice_turn(self, audio: bytes, ctx: TurnContext, content_type: str | None = None) -> TurnResult:
+        started = time.perf_counter()
+        transcript, timings = await self.transcribe_for_store(audio, ctx, content_type)
+        language = ctx.language or self.menu_for(ctx.store).language
+        if transcript is None:
+            timings["total"] = _ms_since(started)
+            self._emit("no_speech", ctx, timings["total"])
+            return _no_speech_result(ctx, language, timings)
+        result = await self._understand_and_send(transcript.text, ctx, "voice", timings)
+        result.timings_ms["total"] = _ms_since(started)
+        return result
+
+    async def text_turn(self, text: str, ctx: TurnContext) -> TurnResult:
+        started = time.perf_counter()
+        result = await self._understand_and_send(text, ctx, "text", {})
+        result.timings_ms["total"] = _ms_since(started)
+        return result
+
+    async def _understand_and_send(self, text: str, ctx: TurnContext, channel: Channel, timings: dict[str, int]) -> TurnResult:
+        menu = self.menu_for(ctx.store)
+        language = ctx.language or menu.language
+        with _timed(timings, "understand"):
+            understanding = understand(text, menu, language)
+        self._emit("understood", ctx, timings["understand"], intent=understanding.intent.name.value)
+        request = build_skill_request(
+            understanding,
+            store=ctx.store,
+            session=ctx.session,
+            language=language,
+            utterance=text,
+            channel=channel,
+            idempotency_key=ctx.idempotency_key,
+        )
+        with _timed(timings, "backend"):
+            response = await self.backend.send(request)
+        self._emit("replied", ctx, timings["backend"])
+        return _turn_result(ctx, language, text, understanding, response, timings)
+
+
+def build_pipeline(settings: Settings, menus: Mapping[str, Menu], transcriber: AsyncTranscriber, backend: Backend | None) -> Pipeline:
+    """A pipeline tuned by the settings (limits, VAD, beam, menu biasing)."""
+    return Pipeline(
+        menus=menus,
+        transcriber=transcriber,
+        backend=backend,
+        limits=AudioLimits(max_bytes=settings.audio.max_body_bytes, max_duration_s=settings.audio.max_duration_s),
+        vad=VadOptions(
+            aggressiveness=settings.audio.vad_aggressiveness,
+            frame_ms=settings.audio.vad_frame_ms,
+            padding_ms=settings.audio.vad_padding_ms,
+        ),
+        beam_size=settings.asr.beam_size,
+        bias=settings.asr.bias,
+        no_speech_threshold=settings.asr.no_speech_threshold,
+    )
+
+
+def turn_status(understanding: Understanding) -> tuple[TurnStatus, str | None]:
+    """Status and reason of an understood turn, for a backend that does not report its own."""
+    reason = understanding.reason
+    if reason is None and understanding.intent.name is IntentName.UNKNOWN:
+        reason = "not_understood"
+    if reason is None:
+        return "ok", None
+    return REASON_STATUS.get(reason, "not_understood"), reason
+
+
+def _turn_result(
+    ctx: TurnContext,
+    language: str,
+    text: str,
+    understanding: Understanding,
+    response: SkillResponse,
+    timings: dict[str, int],
+) -> TurnResult:
+    data = response.data or {}
+    # The backend runs the dialogue, so its verdict wins (an empty cart on confirm, an item not in
+    # the cart); a third-party skill server that reports nothing gets the understanding's verdict.
+    status, reason = turn_status(understanding)
+    if data.get("status") in get_args(TurnStatus):
+        status, reason = data["status"], data.get("reason")
+    cart = data.get("cart")
+    return TurnResult(
+        status=status,
+        session=ctx.session,
+        store=ctx.store,
+        language=language,
+        transcript=text,
+        intent=IntentOut(name=understanding.intent.name, confidence=round(understanding.intent.confidence, 3)),
+        lines=[LineOut.model_validate(line.model_dump()) for line in understanding.lines],
+        cart=CartOut.model_validate(cart) if cart is not None else None,
+        order_id=data.get("order_id"),
+        reply=ReplyOut(text=response.text, quick_replies=response.quick_reply_labels),
+        reason=reason,
+        handoff=bool(data.get("handoff", False)),
+        timings_ms=timings,
+    )
+
+
+def _no_speech_result(ctx: TurnContext, language: str, timings: dict[str, int]) -> TurnResult:
+    text, quick_replies = no_speech_reply(language)
+    return TurnResult(
+        status="no_speech",
+        session=ctx.session,
+        store=ctx.store,
+        language=language,
+        reply=ReplyOut(text=text, quick_replies=list(quick_replies)),
+        reason="no_speech",
+        timings_ms=timings,
+    )
+
+
+class _timed:
+    """Adds the milliseconds a block took to ``timings[name]``."""
+
+    def __init__(self, timings: dict[str, int], name: str) -> None:
+        self.timings, self.name = timings, name
+
+    def __enter__(self) -> None:
+        self.started = time.perf_counter()
+
+    def __exit__(self, *exc: object) -> None:
+        self.timings[self.name] = self.timings.get(self.name, 0) + _ms_since(self.started)
+
+
+def _ms_since(started: float) -> int:
+    return int(round((time.perf_counter() - started) * 1000))

@@ -1,0 +1,123 @@
+"""All settings in one pydantic-settings object, built once in ``main`` and passed down.
+
+Precedence, highest first: explicit overrides (CLI flags, tests), ``VOICEGW_...`` environment
+variables (nested groups joined with ``__``, e.g. ``VOICEGW_ASR__BEAM_SIZE=1``), the YAML config
+file, then the defaults below.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+
+def _user_dir(env: str, fallback: str) -> Path:
+    return Path(os.environ.get(env) or Path.home() / fallback) / "voicegw"
+
+
+class AsrSettings(BaseModel):
+    """Recognition with faster-whisper."""
+
+    model: str = "base"
+    """An installed model name (``base``, ``tiny.en``) or the path of any CTranslate2 Whisper directory."""
+    models_dir: Path = Field(default_factory=lambda: _user_dir("XDG_CACHE_HOME", ".cache") / "models")
+    """Where ``voicegw models install`` puts named models."""
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    """``auto``: CUDA when a GPU is visible to CTranslate2, else CPU."""
+    compute_type: str = "auto"
+    """``auto``: float16 on CUDA, int8 on CPU; any CTranslate2 compute type otherwise."""
+    cpu_threads: int = Field(default=0, ge=0)
+    """Threads per transcription on CPU; 0 lets CTranslate2 use every core."""
+    workers: int = Field(default=1, ge=1, le=16)
+    """Transcriptions run at once (threads in the pool, and CTranslate2 workers)."""
+    queue_limit: int = Field(default=16, ge=0)
+    """Clips allowed to wait for a worker; beyond that the gateway answers 503 with Retry-After."""
+    beam_size: int = Field(default=5, ge=1, le=10)
+    bias: Literal["prompt", "hotwords", "both", "none"] = "prompt"
+    """How the store's menu words reach Whisper: a sample-sentence initial prompt, hotwords, both, or not at all."""
+    no_speech_threshold: float = Field(default=0.6, ge=0.0, le=1.0)
+    """Segments Whisper itself judges silent above this probability are dropped."""
+    warmup: bool = True
+    """Run one short transcription at start so the first customer does not pay for it."""
+
+
+class AudioSettings(BaseModel):
+    """Input limits and voice activity detection."""
+
+    max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    """Largest request body accepted on audio routes, in bytes."""
+    max_duration_s: float = Field(default=30.0, gt=0)
+    """Longest clip accepted, in seconds."""
+    vad_aggressiveness: int = Field(default=2, ge=0, le=3)
+    vad_frame_ms: Literal[10, 20, 30] = 30
+    vad_padding_ms: int = Field(default=300, ge=0, le=2000)
+
+
+class BackendSettings(BaseModel):
+    """The FAQ and order skill server."""
+
+    url: str | None = None
+    """An external skill server URL; unset runs the reference skill server inside ``voicegw serve``."""
+    timeout_s: float = Field(default=5.0, gt=0)
+    """Open Builder gives a skill 5 seconds; so do we."""
+
+
+class ServerSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+
+
+class Settings(BaseSettings):
+    """Everything voicegw can be told."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="VOICEGW_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    data_dir: Path = Field(default_factory=lambda: _user_dir("XDG_DATA_HOME", ".local/share"))
+    """The one folder where voicegw keeps state on disk (the SQLite database)."""
+    menus_dir: Path = Path("menus")
+    """Folder of store menu files (``*.yaml``)."""
+    default_language: str = "ko"
+    """Recognition language when neither the request nor the store's menu says one."""
+    asr: AsrSettings = Field(default_factory=AsrSettings)
+    audio: AudioSettings = Field(default_factory=AudioSettings)
+    backend: BackendSettings = Field(default_factory=BackendSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "voicegw.db"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, YamlConfigSettingsSource(settings_cls))
+
+    @classmethod
+    def load(cls, config_file: Path | None = None, **overrides: Any) -> Settings:
+        """Build the settings from a YAML file (optional), the environment and overrides."""
+        if config_file is None:
+            return cls(**overrides)
+        if not Path(config_file).is_file():
+            raise FileNotFoundError(f"config file not found: {config_file}")
+
+        class _FromFile(cls):  # type: ignore[valid-type,misc]
+            model_config = SettingsConfigDict(yaml_file=config_file)
+
+        return _FromFile(**overrides)

@@ -1,0 +1,66 @@
+"""The turn result: the one JSON shape every route and the CLI answer with (DESIGN.md)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from voicegw.nlu.types import IntentName
+
+TurnStatus = Literal["ok", "no_speech", "not_understood", "needs_clarification", "rejected"]
+
+
+class IntentOut(BaseModel):
+    name: IntentName
+    confidence: float
+
+
+class LineOptionOut(BaseModel):
+    group: str
+    value: str
+    amount: str = "regular"
+
+
+class LineOut(BaseModel):
+    item_id: str
+    name: str
+    quantity: int
+    options: list[LineOptionOut] = Field(default_factory=list)
+    unit_price: int
+
+
+class CartOut(BaseModel):
+    lines: list[LineOut] = Field(default_factory=list)
+    total: int = 0
+    currency: str = "KRW"
+
+
+class ReplyOut(BaseModel):
+    text: str = ""
+    quick_replies: list[str] = Field(default_factory=list)
+
+
+class TurnResult(BaseModel):
+    """One turn, spoken or typed, as the client sees it."""
+
+    status: TurnStatus
+    session: str
+    store: str
+    language: str
+    transcript: str = ""
+    intent: IntentOut | None = None
+    lines: list[LineOut] = Field(default_factory=list)
+    """What this turn understood."""
+    cart: CartOut | None = None
+    """The session's cart after this turn, as the backend reports it (None when the backend does not say)."""
+    order_id: str | None = None
+    reply: ReplyOut = Field(default_factory=ReplyOut)
+    reason: str | None = None
+    """Why the status is not ``ok``: no_speech, unknown_item, ambiguous_item, sold_out, low_confidence, ..."""
+    handoff: bool = False
+    """True when the session was handed to a person."""
+    timings_ms: dict[str, int] = Field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
