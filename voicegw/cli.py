@@ -76,6 +76,7 @@ def load_settings(args: argparse.Namespace) -> Settings:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger("faster_whisper").setLevel(logging.WARNING)  # it logs every clip's duration
     from voicegw import commands
 
     handlers = {

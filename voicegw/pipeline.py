@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal, Protocol, get_args
 
 from voicegw.asr.biasing import bias_for_menu
@@ -22,6 +22,7 @@ from voicegw.dialogue.turns import REASON_STATUS
 from voicegw.errors import MenuError
 from voicegw.dialogue.replies import no_speech_reply
 from voicegw.events import TurnEvent
+from voicegw.nlu.compiled import LANGUAGES
 from voicegw.nlu.menu import Menu
 from voicegw.nlu.parser import understand
 from voicegw.nlu.types import IntentName, Understanding
@@ -29,6 +30,9 @@ from voicegw.settings import Settings
 from voicegw.turn import CartOut, IntentOut, LineOut, ReplyOut, TurnResult, TurnStatus
 
 Channel = Literal["voice", "text"]
+
+#: The request's ``lang`` that asks Whisper to detect the language.
+AUTO = "auto"
 
 
 class AsyncTranscriber(Protocol):
@@ -58,7 +62,7 @@ class Pipeline:
     limits: AudioLimits = field(default_factory=AudioLimits)
     vad: VadOptions = field(default_factory=VadOptions)
     beam_size: int = 5
-    bias: str = "prompt"
+    bias: str = "hotwords"
     no_speech_threshold: float = 0.6
     listeners: list[Callable[[TurnEvent], None]] = field(default_factory=list)
 
@@ -110,22 +114,37 @@ class Pipeline:
     async def transcribe_for_store(
         self, audio: bytes, ctx: TurnContext, content_type: str | None = None
     ) -> tuple[Transcript | None, dict[str, int]]:
-        """``recognise`` in the store's language, biased towards its menu."""
+        """``recognise`` in the turn's language, biased towards the store's menu.
+
+        ``auto`` lets Whisper detect the language, only when the request asks for it (short
+        clips are easily misjudged); the prompt is then in the store's own language.
+        """
         menu = self.menu_for(ctx.store)
-        language = ctx.language or menu.language
-        prompt, hotwords = bias_for_menu(menu, language, self.bias)
+        language = self.language_of(ctx)
+        prompt, hotwords = bias_for_menu(menu, menu.language if language == AUTO else language, self.bias)
         return await self.recognise(
-            audio, language=language, content_type=content_type, prompt=prompt, hotwords=hotwords, ctx=ctx
+            audio,
+            language=None if language == AUTO else language,
+            content_type=content_type,
+            prompt=prompt,
+            hotwords=hotwords,
+            ctx=ctx,
         )
+
+    def language_of(self, ctx: TurnContext) -> str:
+        return ctx.language or self.menu_for(ctx.store).language
 
     async def voice_turn(self, audio: bytes, ctx: TurnContext, content_type: str | None = None) -> TurnResult:
         started = time.perf_counter()
         transcript, timings = await self.transcribe_for_store(audio, ctx, content_type)
-        language = ctx.language or self.menu_for(ctx.store).language
         if transcript is None:
             timings["total"] = _ms_since(started)
             self._emit("no_speech", ctx, timings["total"])
-            return _no_speech_result(ctx, language, timings)
+            language = self.language_of(ctx)
+            return _no_speech_result(ctx, self.menu_for(ctx.store).language if language == AUTO else language, timings)
+        if self.language_of(ctx) == AUTO:
+            detected = transcript.language if transcript.language in LANGUAGES else self.menu_for(ctx.store).language
+            ctx = replace(ctx, language=detected)
         result = await self._understand_and_send(transcript.text, ctx, "voice", timings)
         result.timings_ms["total"] = _ms_since(started)
         return result
@@ -138,7 +157,9 @@ class Pipeline:
 
     async def _understand_and_send(self, text: str, ctx: TurnContext, channel: Channel, timings: dict[str, int]) -> TurnResult:
         menu = self.menu_for(ctx.store)
-        language = ctx.language or menu.language
+        language = self.language_of(ctx)
+        if language == AUTO:  # typed text: nothing was detected, so the store's language
+            language = menu.language
         with _timed(timings, "understand"):
             understanding = understand(text, menu, language)
         self._emit("understood", ctx, timings["understand"], intent=understanding.intent.name.value)

@@ -15,6 +15,7 @@ from voicegw.asr.engine import (
     TranscriptSegment,
     guard_segments,
 )
+from voicegw.asr.hallucinations import bias_words
 from voicegw.asr.hallucinations import is_hallucination
 
 
@@ -72,6 +73,22 @@ def test_guard_keeps_confident_speech_despite_no_speech_prob() -> None:
     # Whisper's rule: silent only when no-speech is likely AND the words are unsure.
     transcript = guard_segments([_segment(" two lattes", no_speech=0.9, logprob=-0.3)], "en", 0.6)
     assert transcript.text == "two lattes"
+
+
+def test_guard_drops_near_random_output() -> None:
+    transcript = guard_segments([_segment(" chocolate, chocolate, green tea, cardiology", logprob=-3.1)], "en", 0.6)
+    assert transcript.is_empty
+
+
+def test_guard_drops_a_recital_of_the_hotwords_on_doubtful_audio() -> None:
+    bias = bias_words("아메리카노, 바닐라 시럽, 바닐라 시럽 없이, 아이스")
+    echo = _segment(" 바닐라 시럽 없이, 바닐라 시럽", no_speech=0.43, logprob=-0.74)
+    assert guard_segments([echo], "ko", 0.6, bias).is_empty
+    # the same words with words of the customer's own, or said clearly, are kept
+    order = _segment(" 바닐라 시럽 없이 아메리카노 두 잔 주세요", no_speech=0.43, logprob=-0.74)
+    assert guard_segments([order], "ko", 0.6, bias).text.startswith("바닐라")
+    clear = _segment(" 아이스, 아메리카노", no_speech=0.01, logprob=-0.4)
+    assert guard_segments([clear], "ko", 0.6, bias).text == "아이스, 아메리카노"
 
 
 def test_guard_empties_a_pure_hallucination() -> None:

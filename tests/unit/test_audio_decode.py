@@ -6,7 +6,6 @@ import io
 import json
 import struct
 import time
-from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -19,6 +18,7 @@ from voicegw.audio.decode import decode_audio, decode_audio_info
 from voicegw.audio.limits import AudioLimits
 from voicegw.audio.pcm import TARGET_RATE_HZ, Pcm
 from voicegw.audio.sniff import AudioFormat, sniff_format
+from tests.audio_codecs import encode
 from voicegw.errors import AudioError
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
@@ -54,23 +54,6 @@ def _tone(seconds: float, rate: int, freq_hz: float = 440.0, amplitude: float = 
 
 def _rms(x: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.square(x, dtype=np.float64))))
-
-
-def _encode(samples: np.ndarray, rate: int, container: str, codec: str, *, bit_rate: int | None = None) -> bytes:
-    """Encode mono float samples with PyAV, as a phone or browser would."""
-    buf = io.BytesIO()
-    with av.open(buf, "w", format=container) as out:
-        stream = out.add_stream(codec, rate=48_000 if "opus" in codec else rate)
-        stream.layout = "mono"
-        if bit_rate:
-            stream.bit_rate = bit_rate
-        frame = av.AudioFrame.from_ndarray(samples[None, :], format="flt", layout="mono")
-        frame.sample_rate, frame.pts, frame.time_base = rate, 0, Fraction(1, rate)
-        convert = av.AudioResampler(format=stream.format.name, layout="mono", rate=stream.rate)
-        for converted in [*convert.resample(frame), *convert.resample(None)]:
-            out.mux(stream.encode(converted))
-        out.mux(stream.encode(None))
-    return buf.getvalue()
 
 
 def _wav(samples: np.ndarray, rate: int, subtype: str = "PCM_16", fmt: str = "WAV") -> bytes:
@@ -134,7 +117,7 @@ ENCODINGS = [
 def test_encoded_clips_round_trip(container: str, codec: str, fmt: AudioFormat) -> None:
     # (OGG/Vorbis is covered by the real noise recordings; this ffmpeg has no libvorbis encoder.)
     source = _tone(2.0, 44_100)
-    decoded = decode_audio_info(_encode(source, 44_100, container, codec), LIMITS)
+    decoded = decode_audio_info(encode(source, 44_100, container, codec), LIMITS)
     assert decoded.format is fmt
     assert decoded.pcm.sample_rate_hz == TARGET_RATE_HZ
     assert abs(decoded.pcm.duration_ms - 2000) <= 60  # encoder priming/padding only
@@ -146,7 +129,7 @@ def test_encoded_clips_round_trip(container: str, codec: str, fmt: AudioFormat) 
 @needs_shared
 def test_real_speech_survives_aac_in_m4a() -> None:
     source = decode_audio(JFK.read_bytes(), LIMITS)
-    m4a = _encode(source.samples, TARGET_RATE_HZ, "ipod", "aac")
+    m4a = encode(source.samples, TARGET_RATE_HZ, "ipod", "aac")
     back = decode_audio(m4a, LIMITS)
     assert abs(back.duration_ms - source.duration_ms) <= 60
     assert _rms(back.samples) == pytest.approx(_rms(source.samples), rel=0.15)
@@ -157,13 +140,13 @@ def test_real_speech_survives_aac_in_m4a() -> None:
     [("ipod", "aac", "audio/mpeg"), ("webm", "libopus", "audio/wav"), ("mp3", "libmp3lame", "audio/mp4")],
 )
 def test_wrong_content_type_still_decodes(container: str, codec: str, content_type: str) -> None:
-    data = _encode(_tone(1.0, 48_000), 48_000, container, codec)
+    data = encode(_tone(1.0, 48_000), 48_000, container, codec)
     assert abs(decode_audio(data, LIMITS, content_type).duration_ms - 1000) <= 60
     assert abs(decode_audio(data, LIMITS, "application/octet-stream").duration_ms - 1000) <= 60
 
 
 def test_headerless_adts_aac_decodes_with_or_without_hint() -> None:
-    data = _encode(_tone(1.0, 44_100), 44_100, "adts", "aac")
+    data = encode(_tone(1.0, 44_100), 44_100, "adts", "aac")
     assert sniff_format(data) is AudioFormat.MP3  # ADTS shares the MPEG sync word; ffmpeg probes
     assert abs(decode_audio(data, LIMITS, "audio/aac").duration_ms - 1000) <= 60
 
@@ -265,14 +248,14 @@ def test_absurd_sample_rate_is_unsupported() -> None:
 
 
 def test_long_compressed_file_is_rejected_from_its_header_quickly() -> None:
-    data = _encode(np.zeros(16_000 * 60, np.float32), 16_000, "webm", "libopus", bit_rate=8_000)
+    data = encode(np.zeros(16_000 * 60, np.float32), 16_000, "webm", "libopus", bit_rate=8_000)
     started = time.perf_counter()
     assert _code(data, AudioLimits(max_duration_s=2.0)) == "audio_too_long"
     assert time.perf_counter() - started < 0.5
 
 
 def test_container_lying_about_duration_stops_decoding_at_the_limit() -> None:
-    data = bytearray(_encode(_tone(30.0, 16_000), 16_000, "webm", "libopus", bit_rate=8_000))
+    data = bytearray(encode(_tone(30.0, 16_000), 16_000, "webm", "libopus", bit_rate=8_000))
     at = data.find(b"\x44\x89\x88")  # Matroska Duration, 8-byte float, in ms
     assert at > 0
     data[at + 3 : at + 11] = struct.pack(">d", 1_000.0)  # claims 1 s
@@ -287,7 +270,7 @@ def test_container_lying_about_duration_stops_decoding_at_the_limit() -> None:
 
 def test_limit_includes_encoder_slack() -> None:
     # A clip cut at exactly the limit gains priming samples in AAC; it must still pass.
-    data = _encode(_tone(2.0, 44_100), 44_100, "ipod", "aac")
+    data = encode(_tone(2.0, 44_100), 44_100, "ipod", "aac")
     assert decode_audio(data, AudioLimits(max_duration_s=2.0)).duration_ms >= 1990
 
 
@@ -324,22 +307,22 @@ def test_random_bytes_are_corrupt() -> None:
 @pytest.mark.parametrize(("container", "codec"), [("wav", None), ("ipod", "aac"), ("webm", "libopus")])
 def test_header_only_truncations_are_corrupt(container: str, codec: str | None) -> None:
     tone = _tone(1.0, 48_000)
-    data = _wav(tone, 48_000) if codec is None else _encode(tone, 48_000, container, codec)
+    data = _wav(tone, 48_000) if codec is None else encode(tone, 48_000, container, codec)
     assert _code(data[:30]) in ("audio_corrupt", "audio_empty")
 
 
 def test_m4a_cut_before_its_index_is_corrupt() -> None:
-    data = _encode(_tone(1.0, 44_100), 44_100, "ipod", "aac")  # moov at the end, as ffmpeg writes
+    data = encode(_tone(1.0, 44_100), 44_100, "ipod", "aac")  # moov at the end, as ffmpeg writes
     assert _code(data[: len(data) // 2]) == "audio_corrupt"
 
 
 def _fuzz_seeds() -> list[bytes]:
     seeds = [
         _wav(_tone(0.5, 22_050), 22_050),
-        _encode(_tone(0.5, 44_100), 44_100, "ipod", "aac"),
-        _encode(_tone(0.5, 44_100), 44_100, "mp3", "libmp3lame"),
-        _encode(_tone(0.5, 48_000), 48_000, "webm", "libopus"),
-        _encode(_tone(0.5, 48_000), 48_000, "ogg", "libopus"),
+        encode(_tone(0.5, 44_100), 44_100, "ipod", "aac"),
+        encode(_tone(0.5, 44_100), 44_100, "mp3", "libmp3lame"),
+        encode(_tone(0.5, 48_000), 48_000, "webm", "libopus"),
+        encode(_tone(0.5, 48_000), 48_000, "ogg", "libopus"),
         _wav(_tone(0.5, 16_000), 16_000, fmt="FLAC"),
     ]
     if SHARED.is_dir():

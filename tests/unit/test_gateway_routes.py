@@ -115,8 +115,8 @@ async def test_spoken_order_reaches_the_backend_cart(client, transcriber, settin
     assert {"group": "temperature", "value": "ice", "amount": "regular"} in body["lines"][0]["options"]
     assert body["cart"]["total"] == 2 * body["lines"][0]["unit_price"]
     assert set(body["timings_ms"]) >= {"decode", "vad", "asr", "understand", "backend", "total"}
-    # the store's menu words reached Whisper as a prompt, in the store's language
-    assert transcriber.calls[0].language == "ko" and "아메리카노" in (transcriber.calls[0].initial_prompt or "")
+    # the store's menu words reached Whisper as hotwords (the default bias), in the store's language
+    assert transcriber.calls[0].language == "ko" and "아메리카노" in (transcriber.calls[0].hotwords or "")
 
     confirm = await client.post("/v1/text/orders", json={"store": "cafe-ko", "session": "s2", "text": "주문 완료"})
     confirmed = await confirm.json()

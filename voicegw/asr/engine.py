@@ -14,7 +14,7 @@ from typing import Protocol
 import numpy as np
 
 from voicegw.asr.device import DeviceChoice
-from voicegw.asr.hallucinations import is_hallucination
+from voicegw.asr.hallucinations import bias_words, is_bias_echo, is_hallucination
 from voicegw.errors import ModelError, VoicegwError
 
 log = logging.getLogger(__name__)
@@ -66,16 +66,30 @@ class Transcriber(Protocol):
     def transcribe(self, samples: np.ndarray, options: TranscribeOptions) -> Transcript: ...
 
 
-def _keep_segment(text: str, no_speech_prob: float, avg_logprob: float, threshold: float) -> bool:
+#: Below this mean log-probability per token the words are near-random guesses (seen on babble
+#: noise at -3.1; speech, even espeak-ng Korean, stays above -1.5 on our fixtures).
+GIBBERISH_LOGPROB = -2.0
+#: A recital of the hotwords counts as noise when Whisper also doubts there was speech this much
+#: (0.43 on cafe babble; 0.00-0.02 on spoken orders).
+ECHO_NO_SPEECH_PROB = 0.3
+
+
+def _keep_segment(segment: TranscriptSegment, threshold: float, bias: frozenset[str]) -> bool:
     # Whisper's own rule: silent only when it is both likely no-speech and unsure of the words.
-    if no_speech_prob > threshold and avg_logprob < -1.0:
+    if segment.no_speech_prob > threshold and segment.avg_logprob < -1.0:
         return False
-    return not is_hallucination(text)
+    if segment.avg_logprob < GIBBERISH_LOGPROB:
+        return False
+    if segment.no_speech_prob >= ECHO_NO_SPEECH_PROB and is_bias_echo(segment.text, bias):
+        return False
+    return not is_hallucination(segment.text)
 
 
-def guard_segments(segments: list[TranscriptSegment], language: str, threshold: float) -> Transcript:
-    """Drop silent and hallucinated segments; join the rest into one transcript."""
-    kept = [s for s in segments if _keep_segment(s.text, s.no_speech_prob, s.avg_logprob, threshold)]
+def guard_segments(
+    segments: list[TranscriptSegment], language: str, threshold: float, bias: frozenset[str] = frozenset()
+) -> Transcript:
+    """Drop silent, hallucinated and bias-echo segments; join the rest into one transcript."""
+    kept = [s for s in segments if _keep_segment(s, threshold, bias)]
     dropped = tuple(s.text for s in segments if s not in kept)
     text = " ".join(s.text.strip() for s in kept).strip()
     if kept and is_hallucination(text):
@@ -137,7 +151,7 @@ class WhisperTranscriber:
             )
             for s in segments
         ]
-        return guard_segments(collected, info.language, options.no_speech_threshold)
+        return guard_segments(collected, info.language, options.no_speech_threshold, bias_words(options.hotwords))
 
 
 class Saturated(VoicegwError):

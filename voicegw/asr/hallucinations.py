@@ -58,3 +58,18 @@ def is_hallucination(text: str) -> bool:
         if len(phrase) > 3 and canonical.replace(phrase, "").strip() == "":
             return True
     return False
+
+
+def bias_words(hotwords: str | None) -> frozenset[str]:
+    """The words of the comma-separated hotwords, canonical, for ``is_bias_echo``."""
+    return frozenset(_canonical(hotwords or "").split())
+
+
+def is_bias_echo(text: str, words: frozenset[str]) -> bool:
+    """True when the text has no word of its own: only words Whisper was biased with.
+
+    On noise, a biased Whisper recites its hotwords ("바닐라 시럽 없이, 바닐라 시럽"); a real
+    order has words of the customer's own between the menu terms (numbers, 주세요, please).
+    """
+    said = _canonical(text).split()
+    return bool(said) and bool(words) and all(word in words for word in said)

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 from voicegw.errors import AudioError, RequestError
 
 _ID = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")
-_LANG = re.compile(r"^[a-z]{2,3}$")
+_LANG = re.compile(r"^(?:[a-z]{2,3}|auto)$")
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -47,7 +47,7 @@ def valid_language(value: str | None) -> str | None:
     if value in (None, ""):
         return None
     if not _LANG.match(value):
-        raise RequestError("invalid_lang", "'lang' must be an ISO 639 language code such as ko or en")
+        raise RequestError("invalid_lang", "'lang' must be an ISO 639 code such as ko or en, or auto (detect)")
     return value
 
 

@@ -13,7 +13,7 @@ from voicegw.gateway.inputs import (
     valid_id,
     valid_language,
 )
-from voicegw.pipeline import Pipeline, TurnContext
+from voicegw.pipeline import AUTO, Pipeline, TurnContext
 from voicegw.turn import TurnResult
 
 MAX_TEXT_CHARS = 1000
@@ -122,7 +122,7 @@ async def transcription(request: web.Request) -> web.Response:
         response_format = "json"
     language = valid_language(upload.fields.get("language")) or settings.default_language
     transcript, timings = await _pipeline(request).recognise(
-        upload.audio, language=language, content_type=upload.content_type, prompt=upload.fields.get("prompt")
+        upload.audio, language=None if language == AUTO else language, content_type=upload.content_type, prompt=upload.fields.get("prompt")
     )
     text = transcript.text if transcript else ""
     if response_format == "text":
@@ -133,7 +133,8 @@ async def transcription(request: web.Request) -> web.Response:
              "avg_logprob": s.avg_logprob, "no_speech_prob": s.no_speech_prob}
             for s in (transcript.segments if transcript else ())
         ]
-        return web.json_response({"text": text, "language": language, "segments": segments, "timings_ms": timings})
+        detected = transcript.language if transcript else language
+        return web.json_response({"text": text, "language": detected, "segments": segments, "timings_ms": timings})
     return web.json_response({"text": text})
 
 

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from threading import Lock
 
 from voicegw.nlu.lexicon import AMOUNT_WORDS
-from voicegw.nlu.matcher import AliasIndex, Target, match_key, to_jamo
+from voicegw.nlu.matcher import AliasIndex, Target, match_key, singular, to_jamo
 from voicegw.nlu.menu import Menu
 from voicegw.nlu.normalize import clean, normalize
 from voicegw.nlu.phrases import INTENT_PHRASES
 
 LANGUAGES = ("ko", "en")
+
+
+@dataclass(frozen=True)
+class PhraseKey:
+    text: str
+    """Spacing-free normalised phrase (주문취소)."""
+    prefix: bool
+    """Matches words that start with it (the data wrote ``되나*``)."""
 
 
 @dataclass(frozen=True)
@@ -28,10 +37,11 @@ class CompiledMenu:
     menu: Menu
     keep: frozenset[str]
     """Menu words that normalisation must not cut (애플파이 does not end in a particle)."""
-    index: dict[str, AliasIndex]
-    """Alias index per turn language (items, options, groups, amounts of every language)."""
-    phrases: dict[str, dict[str, tuple[str, ...]]]
-    """Intent key -> phrase match keys, per language."""
+    index: AliasIndex
+    """Items, options, groups and amount words of every language: scripts differ, and a Korean
+    speaker may say 라떼 or latte, so one index serves every turn language."""
+    phrases: dict[str, dict[str, tuple[PhraseKey, ...]]]
+    """Intent key -> phrase keys, per language."""
     faq: dict[str, tuple[FaqKey, ...]] = field(default_factory=dict)
 
 
@@ -48,7 +58,7 @@ def compile_menu(menu: Menu) -> CompiledMenu:
     compiled = CompiledMenu(
         menu=menu,
         keep=keep,
-        index={lang: _alias_index(menu, lang, keep) for lang in LANGUAGES},
+        index=_alias_index(menu, keep),
         phrases={lang: _phrase_keys(lang, keep) for lang in LANGUAGES},
         faq={lang: _faq_keys(menu, lang, keep) for lang in LANGUAGES},
     )
@@ -85,16 +95,26 @@ def _alias_entries(menu: Menu) -> list[tuple[str, str, Target]]:
     return entries
 
 
-def _alias_index(menu: Menu, language: str, keep: frozenset[str]) -> AliasIndex:
-    # Every language's aliases are indexed: scripts differ, and a Korean speaker says 라떼 or latte.
-    return AliasIndex((phrase_key(alias, language if lang == language else lang, keep), target)
-                      for lang, alias, target in _alias_entries(menu))
+def _alias_index(menu: Menu, keep: frozenset[str]) -> AliasIndex:
+    return AliasIndex((phrase_key(alias, lang, keep), target) for lang, alias, target in _alias_entries(menu))
 
 
-def _phrase_keys(language: str, keep: frozenset[str]) -> dict[str, tuple[str, ...]]:
-    table = INTENT_PHRASES.get(language, {})
-    return {intent: tuple(k for k in (phrase_key(p, language, keep) for p in phrases) if k)
-            for intent, phrases in table.items()}
+def compact(words: Iterable[str]) -> str:
+    """Words joined without spaces, plurals folded: the form intent phrases are compared in."""
+    return "".join(singular(word) for word in words)
+
+
+def _phrase_keys(language: str, keep: frozenset[str]) -> dict[str, tuple[PhraseKey, ...]]:
+    table: dict[str, tuple[PhraseKey, ...]] = {}
+    for intent, phrases in INTENT_PHRASES.get(language, {}).items():
+        keys = []
+        for phrase in phrases:
+            tokens = normalize(phrase.rstrip("*"), language, keep).tokens
+            text = compact(t.text for t in tokens if t.kind != "boundary")
+            if text:
+                keys.append(PhraseKey(text, phrase.endswith("*")))
+        table[intent] = tuple(keys)
+    return table
 
 
 def _faq_keys(menu: Menu, language: str, keep: frozenset[str]) -> tuple[FaqKey, ...]:

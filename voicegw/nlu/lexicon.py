@@ -40,6 +40,9 @@ class LanguageRules:
     """Words after an option that cancel it (콜라 대신 사이다)."""
     replaced_before: frozenset[str] = frozenset()
     """Words before an option that cancel it (instead of coke)."""
+    function_words: frozenset[str] = frozenset()
+    """Words that carry no content (you, what, can, is): neither evidence for an order nor against
+    it, so the parser's coverage (coverage.py) leaves them out. Kept in the tokens, unlike stopwords."""
     quantity_follows_item: bool = True
     """Korean says the quantity after the item (라떼 두 잔); English before (two lattes)."""
     min_stem_chars: int = 2
@@ -48,10 +51,18 @@ class LanguageRules:
 
 KO = LanguageRules(
     language="ko",
-    fillers=frozenset({"음", "음음", "어", "어어", "그", "저", "저기", "아", "에", "흠", "뭐", "그러니까", "일단", "혹시", "좀", "네네"}),
+    fillers=frozenset({
+        "음", "음음", "어", "어어", "그", "저", "저기", "아", "에", "흠", "뭐", "그러니까", "일단", "혹시", "좀", "네네",
+    }),
     stopwords=frozenset(),
-    polite_phrases=("해 주세요", "해 주실래요", "해 줘요", "해 줘", "주실 수 있나요", "부탁해요", "부탁드립니다", "부탁드려요", "주세요", "줘요", "줘", "할게요", "할래요"),
-    polite_endings=("하겠습니다", "해주세요", "해주실래요", "주실래요", "해주실", "할게요", "할께요", "할래요", "해줘요", "해줘", "주세요", "줘요", "드릴게요", "이요", "해요", "줘", "해", "요"),
+    polite_phrases=(
+        "해 주세요", "해 주실래요", "해 줘요", "해 줘", "주실 수 있나요", "부탁해요", "부탁드립니다", "부탁드려요", "주세요", "줘요", "줘",
+        "할게요", "할래요",
+    ),
+    polite_endings=(
+        "하겠습니다", "해주세요", "해주실래요", "주실래요", "해주실", "할게요", "할께요", "할래요", "해줘요", "해줘", "주세요", "줘요",
+        "드릴게요", "해서", "이요", "해요", "줘", "해", "요",
+    ),
     particles=("이랑", "으로", "하고", "에서", "랑", "와", "과", "는", "은", "를", "을", "이", "가", "도", "로", "에", "만"),
     conjunction_particles=frozenset({"이랑", "랑", "하고", "와", "과"}),
     boundary_words=frozenset({"그리고", "하고", "랑", "또", "그다음", "다음"}),
@@ -59,24 +70,43 @@ KO = LanguageRules(
     set_counters=frozenset({"세트"}),
     attach_back_particles=frozenset({"로", "으로"}),
     replaced_after=frozenset({"대신", "말고"}),
+    function_words=frozenset({"이거", "그거", "저거", "이것", "그것", "것", "거", "수", "나", "내", "제", "저희", "우리"}),
     quantity_follows_item=True,
 )
 
 EN = LanguageRules(
     language="en",
-    fillers=frozenset({"uh", "um", "umm", "uhm", "er", "erm", "hmm", "like", "so", "well", "just", "actually", "oh"}),
+    fillers=frozenset({
+        "uh", "um", "umm", "uhm", "er", "erm", "hmm", "like", "so", "well", "just", "actually",
+        "oh",
+    }),
     stopwords=frozenset({"a", "an", "the", "of", "my", "me", "i", "some", "please", "us"}),
-    polite_phrases=("can i get", "could i get", "can i have", "could i have", "may i have", "may i get", "id like", "i would like", "ill have", "ill take", "ill get", "let me get", "let me have", "give me", "get me", "i want", "i need", "please", "thank you", "thanks"),
+    polite_phrases=(
+        "can i get", "could i get", "can i have", "could i have", "may i have", "may i get",
+        "id like", "i would like", "ill have", "ill take", "ill get", "let me get", "let me have",
+        "give me", "get me", "i want", "i need", "please", "thank you", "thanks",
+    ),
     polite_endings=(),
     particles=(),
     conjunction_particles=frozenset(),
     boundary_words=frozenset({"and", "plus", "then", "also"}),
-    counters=frozenset({"cups", "cup", "pieces", "piece", "orders", "order", "sets", "set", "combos", "combo", "meals", "meal"}),
+    counters=frozenset({
+        "cups", "cup", "pieces", "piece", "orders", "order", "sets", "set", "combos", "combo",
+        "meals", "meal",
+    }),
     set_counters=frozenset({"sets", "set", "combos", "combo", "meals", "meal"}),
     ounce_words=frozenset({"oz", "ounce", "ounces"}),
     number_homophones=(("to", 2), ("too", 2)),
     attach_back_words=frozenset({"with"}),
     replaced_before=frozenset({"instead"}),
+    function_words=frozenset({
+        "im", "you", "your", "youre", "he", "his", "him", "she", "her", "it", "its", "we", "our", "they", "their",
+        "them", "this", "that", "these", "those", "there", "here", "what", "which", "who", "whom", "whose",
+        "is", "isnt", "are", "arent", "was", "were", "be", "been", "am", "do", "does", "did", "dont", "can",
+        "could", "will", "would", "shall", "should", "may", "might", "must", "have", "has", "had", "get",
+        "not", "nor", "or", "but", "if", "to", "for", "in", "on", "at", "by", "from", "into", "out", "up",
+        "about", "as", "than", "too", "very", "all", "any", "one", "ones", "yes", "ok", "okay",
+    }),
     quantity_follows_item=False,
 )
 

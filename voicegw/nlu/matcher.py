@@ -71,6 +71,11 @@ def min_score(query_key: str, alias_key: str) -> float:
     return 80.0
 
 
+def _same_start(query_key: str, alias_key: str) -> bool:
+    """English slips keep the first letter (cappucino, expresso); 'nice' is not 'on ice'."""
+    return not (query_key.isascii() and alias_key.isascii()) or query_key[:1] == alias_key[:1]
+
+
 class AliasIndex:
     """Aliases by match key, each key naming one or more targets."""
 
@@ -92,6 +97,6 @@ class AliasIndex:
         if exact_only or not key:
             return None
         for alias, score, _ in process.extract(key, self._keys, scorer=fuzz.ratio, limit=5, score_cutoff=75):
-            if score >= min_score(key, alias):
+            if score >= min_score(key, alias) and _same_start(key, alias):
                 return Match(self._targets[alias], float(score), alias)
         return None

@@ -43,6 +43,8 @@ class Normalized:
     """A politeness or request phrase was removed (주세요, can i get): it sounded like an order."""
     question: bool = False
     """The transcript carried a question mark."""
+    request_words: int = 0
+    """How many words the removed request phrases had (can i get = 3): words the grammar explains."""
 
 
 def clean(text: str) -> str:
@@ -58,24 +60,27 @@ def normalize(text: str, language: str, keep: frozenset[str] = frozenset()) -> N
     """Normalise ``text`` in ``language``; words in ``keep`` (menu words) are never cut."""
     rules = rules_for(language)
     cleaned = clean(text)
-    without_polite, request = _remove_polite(cleaned, rules)
+    without_polite, request_words = _remove_polite(cleaned, rules)
+    request = request_words > 0
     stripped = [_strip_word(word, rules, keep) for word in without_polite.split()]
     request = request or any(polite for *_, polite in stripped)
     words = [(surface, stem, particle) for surface, stem, particle, _ in stripped]
-    tokens = _merge_units(_classify(words, rules), rules)
+    tokens = _tidy_boundaries(_merge_units(_classify(words, rules), rules))
     shown = " ".join("," if t.kind == "boundary" else t.text for t in tokens)
-    return Normalized(text=shown, tokens=tuple(tokens), request=request, question="?" in text)
+    return Normalized(text=shown, tokens=tuple(tokens), request=request, question="?" in text,
+                      request_words=request_words)
 
 
-def _remove_polite(text: str, rules: LanguageRules) -> tuple[str, bool]:
-    found = False
+def _remove_polite(text: str, rules: LanguageRules) -> tuple[str, int]:
+    """``text`` without its request phrases, and how many words those phrases had."""
+    removed = 0
     padded = f" {text} "
     for phrase in sorted(rules.polite_phrases, key=len, reverse=True):
         needle = f" {clean(phrase)} "
         while needle in padded:
             padded = padded.replace(needle, " ", 1)
-            found = True
-    return padded.strip(), found
+            removed += len(needle.split())
+    return padded.strip(), removed
 
 
 def _strip_word(word: str, rules: LanguageRules, keep: frozenset[str]) -> tuple[str, str, str, bool]:
@@ -83,16 +88,19 @@ def _strip_word(word: str, rules: LanguageRules, keep: frozenset[str]) -> tuple[
     if word in keep or word == ",":
         return word, word, "", False
     stem, ending = _cut(word, rules.polite_endings, rules.min_stem_chars, keep)
-    stem, particle = _cut(stem, rules.particles, rules.min_stem_chars, keep)
+    # A counter is short but still takes particles (잔하고, 개랑).
+    stem, particle = _cut(stem, rules.particles, rules.min_stem_chars, keep, rules.counters)
     return word, stem, particle, bool(ending)
 
 
-def _cut(word: str, suffixes: tuple[str, ...], min_stem: int, keep: frozenset[str]) -> tuple[str, str]:
+def _cut(word: str, suffixes: tuple[str, ...], min_stem: int, keep: frozenset[str],
+         short_stems: frozenset[str] = frozenset()) -> tuple[str, str]:
     if word in keep:
         return word, ""
     for suffix in suffixes:
-        if word.endswith(suffix) and len(word) - len(suffix) >= min_stem:
-            return word[: -len(suffix)], suffix
+        stem = word[: -len(suffix)]
+        if word.endswith(suffix) and (len(stem) >= min_stem or stem in short_stems):
+            return stem, suffix
     return word, ""
 
 
@@ -125,6 +133,18 @@ def _number_tokens(surface: str, stem: str, particle: str, before_counter: bool,
     if value is not None:
         return [Token(str(value), surface, "number", value, particle)]
     return [Token(stem, surface, particle=particle)]
+
+
+def _tidy_boundaries(tokens: list[Token]) -> list[Token]:
+    """No boundary first, last, or twice in a row."""
+    tidy: list[Token] = []
+    for token in tokens:
+        if token.kind == "boundary" and (not tidy or tidy[-1].kind == "boundary"):
+            continue
+        tidy.append(token)
+    while tidy and tidy[-1].kind == "boundary":
+        tidy.pop()
+    return tidy
 
 
 def _merge_units(tokens: list[Token], rules: LanguageRules) -> list[Token]:

@@ -1,0 +1,139 @@
+"""One segment -> one order line: item, quantity, options (said, then defaults), price, name."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from voicegw.nlu.lexicon import LanguageRules
+from voicegw.nlu.menu import Item, Menu, display_name
+from voicegw.nlu.normalize import Token
+from voicegw.nlu.segments import Segment
+from voicegw.nlu.tagger import Span
+from voicegw.nlu.types import LineOption, OrderLine
+
+AMOUNT_REACH_TOKENS = 2
+"""An amount word describes an option at most this many words away (오트 우유 많이, extra oat milk)."""
+
+
+@dataclass(frozen=True)
+class LineContext:
+    menu: Menu
+    tokens: tuple[Token, ...]
+    rules: LanguageRules
+    language: str
+
+
+def segment_item(seg: Segment, ctx: LineContext) -> Item:
+    """The item a segment orders; a set counter turns a single into its set (불고기버거 두 세트)."""
+    item = ctx.menu.item(seg.item.targets_of("item")[0].id)
+    counters = {ctx.tokens[s.start].text for s in seg.spans if s.kind == "counter"}
+    if counters & ctx.rules.set_counters:
+        for candidate in ctx.menu.items:
+            if candidate.base_item == item.id:
+                return candidate
+    return item
+
+
+def build_line(seg: Segment, item: Item, ctx: LineContext, with_defaults: bool = True) -> OrderLine:
+    said = said_options(seg, item, ctx)
+    options = dict(said)
+    if with_defaults:
+        for group_id in item.option_groups:
+            default = item.default_options.get(group_id) or ctx.menu.group(group_id).default
+            if group_id not in options and default is not None:
+                options[group_id] = LineOption(group=group_id, value=default)
+    ordered = tuple(options[g] for g in item.option_groups if g in options)
+    return OrderLine(
+        item_id=item.id,
+        name=line_name(item, said, ctx),
+        quantity=quantity(seg, ctx),
+        options=ordered,
+        unit_price=item.price + sum(_option_price(o, ctx.menu) for o in ordered),
+        origin=" ".join(t.surface for t in ctx.tokens[seg.start:seg.end] if t.kind != "boundary"),
+    )
+
+
+def quantity(seg: Segment, ctx: LineContext) -> int:
+    """The first number said for this item; an ASR homophone right before a name (to lattes); else 1."""
+    for span in seg.spans:
+        if span.kind == "number" and span.value:
+            return span.value
+    homophones = dict(ctx.rules.number_homophones)
+    named = {s.start for s in (seg.item, *seg.spans) if s.kind in ("item", "option")}
+    for span in seg.spans:
+        word = ctx.tokens[span.start].text
+        if span.kind == "word" and word in homophones and span.end in named:
+            return homophones[word]
+    return 1
+
+
+def said_options(seg: Segment, item: Item, ctx: LineContext) -> dict[str, LineOption]:
+    """Options named in the segment, later mentions winning, replaced ones (콜라 대신) dropped."""
+    chosen: dict[str, LineOption] = {}
+    amounts = assign_amounts(seg, ctx)
+    for span in seg.spans:
+        if span.kind not in ("option", "group") or _replaced(span, ctx):
+            continue
+        picked = _pick_value(span, item, ctx.menu)
+        if picked is None:
+            continue
+        group_id, value_id = picked
+        amount = amounts.get(span.start, "regular") if ctx.menu.group(group_id).amounts else "regular"
+        if span.kind == "group" and amount == "regular":
+            continue  # a bare group word (시럽) chooses nothing
+        chosen[group_id] = LineOption(group=group_id, value=value_id, amount=amount)
+    return chosen
+
+
+def line_name(item: Item, said: dict[str, LineOption], ctx: LineContext) -> str:
+    """Display name with said size/temperature first: 아이스 아메리카노, large iced latte."""
+    words = []
+    for group in ctx.menu.option_groups:
+        if group.in_name and group.id in said:
+            value = group.value(said[group.id].value)
+            words.append(display_name(value.names, ctx.language, ctx.menu.language))
+    words.append(display_name(item.names, ctx.language, ctx.menu.language))
+    return " ".join(words)
+
+
+def _pick_value(span: Span, item: Item, menu: Menu) -> tuple[str, str] | None:
+    for target in span.targets:
+        if target.kind == "option" and target.group in item.option_groups:
+            return target.group, target.id
+    for target in span.targets_of("group"):
+        if target.id in item.option_groups:
+            default = item.default_options.get(target.id) or menu.group(target.id).default
+            if default is not None:
+                return target.id, default
+    return None
+
+
+def assign_amounts(seg: Segment, ctx: LineContext) -> dict[int, str]:
+    """Each amount word goes to its nearest option word (start -> level); on a tie, to the side
+    the language puts it: after the option in Korean (시럽 많이), before it in English (extra shot)."""
+    options = [s for s in seg.spans if s.kind in ("option", "group")]
+    assigned: dict[int, str] = {}
+    for amount in (s for s in seg.spans if s.kind == "amount"):
+        ranked = sorted((_distance(amount, option, ctx.rules.quantity_follows_item), option.start)
+                        for option in options)
+        if ranked and ranked[0][0][0] <= AMOUNT_REACH_TOKENS:
+            assigned[ranked[0][1]] = amount.targets_of("amount")[0].id
+    return assigned
+
+
+def _distance(amount: Span, option: Span, amount_after: bool) -> tuple[int, int]:
+    after = amount.start >= option.end
+    gap = amount.start - option.end if after else option.start - amount.end
+    return gap, 0 if after == amount_after else 1
+
+
+def _replaced(span: Span, ctx: LineContext) -> bool:
+    after = ctx.tokens[span.end].text if span.end < len(ctx.tokens) else ""
+    before = ctx.tokens[span.start - 1].text if span.start > 0 else ""
+    return after in ctx.rules.replaced_after or before in ctx.rules.replaced_before
+
+
+def _option_price(option: LineOption, menu: Menu) -> int:
+    if option.amount == "none":
+        return 0
+    return menu.group(option.group).value(option.value).price

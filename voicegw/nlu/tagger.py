@@ -1,0 +1,68 @@
+"""Tokens -> tagged spans: which words name an item, an option, an amount, a number."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from voicegw.nlu.matcher import AliasIndex, Target, match_key
+from voicegw.nlu.normalize import Token
+
+SpanKind = Literal["item", "option", "group", "amount", "number", "counter", "boundary", "word"]
+MAX_WINDOW_WORDS = 4
+"""ASR splits a name into at most this many pieces (아메리카 노, 딸기 스 무디)."""
+
+
+@dataclass(frozen=True)
+class Span:
+    """A run of tokens ``[start, end)`` with what it names."""
+
+    start: int
+    end: int
+    kind: SpanKind
+    targets: tuple[Target, ...] = ()
+    score: float = 100.0
+    value: int | None = None
+    """The quantity of a ``number`` span."""
+    alias: str = ""
+    """The match key of the alias this span matched (empty for number, word, ... spans)."""
+
+    def targets_of(self, kind: str) -> tuple[Target, ...]:
+        return tuple(t for t in self.targets if t.kind == kind)
+
+
+def tag(tokens: tuple[Token, ...], index: AliasIndex) -> list[Span]:
+    """Best non-overlapping alias matches; every other token becomes a span of its own kind."""
+    chosen: list[Span] = []
+    taken: set[int] = set()
+    for span in sorted(_candidates(tokens, index), key=lambda s: (-s.score, s.start - s.end, s.start)):
+        if taken.isdisjoint(range(span.start, span.end)):
+            chosen.append(span)
+            taken.update(range(span.start, span.end))
+    for position, token in enumerate(tokens):
+        if position not in taken:
+            chosen.append(Span(position, position + 1, token.kind, value=token.value))
+    return sorted(chosen, key=lambda s: s.start)
+
+
+def _candidates(tokens: tuple[Token, ...], index: AliasIndex) -> list[Span]:
+    found: list[Span] = []
+    for start in range(len(tokens)):
+        for end in range(start + 1, min(start + MAX_WINDOW_WORDS, len(tokens)) + 1):
+            window = tokens[start:end]
+            if window[-1].kind == "boundary":
+                break
+            # A number inside a name only counts when the alias says it (샷 2 추가, 12oz).
+            exact = any(t.kind in ("number", "counter") for t in window)
+            match = index.lookup(match_key(t.text for t in window), exact_only=exact)
+            if match is not None:
+                found.append(Span(start, end, _kind(match.targets), match.targets, match.score, alias=match.alias))
+    return found
+
+
+def _kind(targets: tuple[Target, ...]) -> SpanKind:
+    kinds = {t.kind for t in targets}
+    for kind in ("item", "option", "group", "amount"):
+        if kind in kinds:
+            return kind  # type: ignore[return-value]
+    raise ValueError("a match without targets")
