@@ -18,9 +18,9 @@ from voicegw.audio.limits import AudioLimits
 from voicegw.audio.vad import VadOptions, find_speech, speech_only
 from voicegw.backend.request_builder import build_skill_request
 from voicegw.backend.skill import SkillRequest, SkillResponse
+from voicegw.dialogue.replies import no_speech_reply
 from voicegw.dialogue.turns import REASON_STATUS
 from voicegw.errors import MenuError
-from voicegw.dialogue.replies import no_speech_reply
 from voicegw.events import TurnEvent
 from voicegw.nlu.compiled import LANGUAGES
 from voicegw.nlu.menu import Menu
@@ -40,9 +40,9 @@ class AsyncTranscriber(Protocol):
 
 
 class Backend(Protocol):
-    """Anything that answers a skill request: the HTTP client, or the in-process reference server."""
+    """Anything that answers a skill request (``SkillClient`` over HTTP; a fake in unit tests)."""
 
-    async def send(self, request: SkillRequest) -> SkillResponse: ...
+    async def post(self, request: SkillRequest) -> SkillResponse: ...
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,8 @@ class TurnContext:
 class Pipeline:
     menus: Mapping[str, Menu]
     transcriber: AsyncTranscriber
-    backend: Backend
+    backend: Backend | None
+    """None for recognition-only use (``voicegw transcribe``)."""
     limits: AudioLimits = field(default_factory=AudioLimits)
     vad: VadOptions = field(default_factory=VadOptions)
     beam_size: int = 5
@@ -172,8 +173,10 @@ class Pipeline:
             channel=channel,
             idempotency_key=ctx.idempotency_key,
         )
+        if self.backend is None:
+            raise RuntimeError("this pipeline was built without a backend (recognition only)")
         with _timed(timings, "backend"):
-            response = await self.backend.send(request)
+            response = await self.backend.post(request)
         self._emit("replied", ctx, timings["backend"])
         return _turn_result(ctx, language, text, understanding, response, timings)
 

@@ -76,10 +76,6 @@ class SkillClient:
         except (ValueError, ValidationError) as err:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
             raise BackendError("backend_bad_response", f"the skill server answered no skill response: {err}") from err
 
-    async def send(self, request: SkillRequest) -> SkillResponse:
-        """Alias of ``post`` (the pipeline's ``Backend`` protocol)."""
-        return await self.post(request)
-
 
 def _snippet(body: bytes, limit: int = 200) -> str:
     return body[:limit].decode("utf-8", "replace")

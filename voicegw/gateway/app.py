@@ -15,7 +15,7 @@ from voicegw.backend.client import SkillClient
 from voicegw.backend.embedded import EmbeddedBackend
 from voicegw.errors import ModelError
 from voicegw.gateway import routes
-from voicegw.gateway.errors import error_middleware
+from voicegw.gateway.errors import make_error_middleware
 from voicegw.gateway.metrics import Metrics
 from voicegw.nlu.loader import load_menus
 from voicegw.nlu.menu import Menu
@@ -51,8 +51,9 @@ def create_app(
 ) -> web.Application:
     """The gateway app. ``transcriber`` replaces the Whisper model (unit tests of the HTTP edge only)."""
     services = Services(settings=settings, menus=menus if menus is not None else load_menus(settings.menus_dir))
+    middleware = make_error_middleware(lambda code: services.metrics.errors.labels(code).inc())
     # Multipart overhead on top of the audio limit; the routes enforce the exact audio limit.
-    app = web.Application(client_max_size=settings.audio.max_body_bytes + 64 * 1024, middlewares=[error_middleware])
+    app = web.Application(client_max_size=settings.audio.max_body_bytes + 64 * 1024, middlewares=[middleware])
     app[SERVICES] = services
     app.cleanup_ctx.append(_backend_ctx)
     app.cleanup_ctx.append(_make_asr_ctx(transcriber))
@@ -81,9 +82,9 @@ async def _backend_ctx(app: web.Application) -> AsyncIterator[None]:
 def _make_asr_ctx(transcriber: Transcriber | None):
     async def _asr_ctx(app: web.Application) -> AsyncIterator[None]:
         services = app[SERVICES]
+        services.pipeline = _pipeline(services)
         # Load in the background: /healthz answers at once; /readyz and voice routes say 503 until ready.
         loading = asyncio.create_task(_load(services, transcriber))
-        services.pipeline = _pipeline(services)
         try:
             yield
         finally:

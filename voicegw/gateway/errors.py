@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from aiohttp import web
 
@@ -24,19 +25,26 @@ def error_response(status: int, code: str, message: str, headers: dict[str, str]
     return web.json_response({"error": {"code": code, "message": message}}, status=status, headers=headers)
 
 
-@web.middleware
-async def error_middleware(request: web.Request, handler) -> web.StreamResponse:
-    try:
-        return await handler(request)
-    except Saturated as err:
-        return error_response(503, err.code, err.message, {"Retry-After": str(err.retry_after_s)})
-    except VoicegwError as err:
-        return error_response(err.http_status, err.code, err.message)
-    except web.HTTPException as err:
-        if err.status < 400:
-            raise
-        code = _HTTP_CODES.get(err.status, "http_error")
-        return error_response(err.status, code, err.reason or code, None)
-    except Exception:  # the last line of defence: log it, answer JSON, keep the worker alive
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        return error_response(500, "internal_error", "the gateway failed on this request; it has been logged")
+def make_error_middleware(on_error: Callable[[str], None]):
+    """Every error a route raises becomes JSON; ``on_error`` hears each error code (metrics)."""
+
+    @web.middleware
+    async def error_middleware(request: web.Request, handler) -> web.StreamResponse:
+        headers = None
+        try:
+            return await handler(request)
+        except web.HTTPException as err:
+            if err.status < 400:
+                raise
+            status, code, message = err.status, _HTTP_CODES.get(err.status, "http_error"), err.reason
+        except VoicegwError as err:
+            status, code, message = err.http_status, err.code, err.message
+            if isinstance(err, Saturated):
+                headers = {"Retry-After": str(err.retry_after_s)}
+        except Exception:  # the last line of defence: log it, answer JSON, keep the worker alive
+            log.exception("unhandled error on %s %s", request.method, request.path)
+            status, code, message = 500, "internal_error", "the gateway failed on this request; it has been logged"
+        on_error(code)
+        return error_response(status, code, message, headers)
+
+    return error_middleware
