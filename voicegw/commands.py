@@ -120,3 +120,9 @@ def _read(path) -> bytes:
     except OSError as err:
         print(f"voicegw: cannot read {path}: {err.strerror}", file=sys.stderr)
         raise SystemExit(2) from err
+
+
+def evaluate(args: argparse.Namespace, settings: Settings) -> int:
+    from voicegw.qa.command import run
+
+    return run(args, settings)

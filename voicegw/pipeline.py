@@ -234,6 +234,7 @@ def _turn_result(
         lines=[LineOut.model_validate(line.model_dump()) for line in understanding.lines],
         cart=CartOut.model_validate(cart) if cart is not None else None,
         order_id=data.get("order_id"),
+        faq=understanding.candidates[0] if understanding.intent.name is IntentName.FAQ and understanding.candidates else None,
         reply=ReplyOut(text=response.text, quick_replies=response.quick_reply_labels),
         reason=reason,
         handoff=bool(data.get("handoff", False)),

@@ -55,6 +55,8 @@ class TurnResult(BaseModel):
     cart: CartOut | None = None
     """The session's cart after this turn, as the backend reports it (None when the backend does not say)."""
     order_id: str | None = None
+    faq: str | None = None
+    """The FAQ entry answered, for ``faq`` turns."""
     reply: ReplyOut = Field(default_factory=ReplyOut)
     reason: str | None = None
     """Why the status is not ``ok``: no_speech, unknown_item, ambiguous_item, sold_out, low_confidence, ..."""

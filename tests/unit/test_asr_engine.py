@@ -89,6 +89,9 @@ def test_guard_drops_a_recital_of_the_hotwords_on_doubtful_audio() -> None:
     assert guard_segments([order], "ko", 0.6, bias).text.startswith("바닐라")
     clear = _segment(" 아이스, 아메리카노", no_speech=0.01, logprob=-0.4)
     assert guard_segments([clear], "ko", 0.6, bias).text == "아이스, 아메리카노"
+    # a confident recital that repeats itself is still the menu echoed back, not a customer
+    repeated = _segment(" 아이스, 아메리카노, 아이스", no_speech=0.01, logprob=-0.4)
+    assert guard_segments([repeated], "ko", 0.6, bias).is_empty
 
 
 def test_guard_empties_a_pure_hallucination() -> None:

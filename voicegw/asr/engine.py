@@ -14,7 +14,7 @@ from typing import Protocol
 import numpy as np
 
 from voicegw.asr.device import DeviceChoice
-from voicegw.asr.hallucinations import bias_words, is_bias_echo, is_hallucination
+from voicegw.asr.hallucinations import bias_words, is_bias_echo, is_hallucination, repeats_a_phrase
 from voicegw.errors import ModelError, VoicegwError
 
 log = logging.getLogger(__name__)
@@ -70,8 +70,12 @@ class Transcriber(Protocol):
 #: noise at -3.1; speech, even espeak-ng Korean, stays above -1.5 on our fixtures).
 GIBBERISH_LOGPROB = -2.0
 #: A recital of the hotwords counts as noise when Whisper also doubts there was speech this much
-#: (0.43 on cafe babble; 0.00-0.02 on spoken orders).
+#: (0.43 on cafe babble; 0.00-0.02 on spoken orders), or when it repeats itself.
 ECHO_NO_SPEECH_PROB = 0.3
+#: Tokens Whisper may write per second of speech (Korean runs ~7 a second): a cap that stops
+#: repetition loops on noise, which otherwise ran 15-20 s on a 3 s clip.
+TOKENS_PER_SECOND = 12
+MIN_NEW_TOKENS = 24
 
 
 def _keep_segment(segment: TranscriptSegment, threshold: float, bias: frozenset[str]) -> bool:
@@ -80,7 +84,9 @@ def _keep_segment(segment: TranscriptSegment, threshold: float, bias: frozenset[
         return False
     if segment.avg_logprob < GIBBERISH_LOGPROB:
         return False
-    if segment.no_speech_prob >= ECHO_NO_SPEECH_PROB and is_bias_echo(segment.text, bias):
+    if is_bias_echo(segment.text, bias) and (
+        segment.no_speech_prob >= ECHO_NO_SPEECH_PROB or repeats_a_phrase(segment.text)
+    ):
         return False
     return not is_hallucination(segment.text)
 
@@ -140,6 +146,7 @@ class WhisperTranscriber:
             no_speech_threshold=options.no_speech_threshold,
             condition_on_previous_text=False,
             vad_filter=False,  # webrtcvad already cut the speech out
+            max_new_tokens=max(MIN_NEW_TOKENS, int(TOKENS_PER_SECOND * len(samples) / 16_000)),
         )
         collected = [
             TranscriptSegment(

@@ -65,6 +65,13 @@ def bias_words(hotwords: str | None) -> frozenset[str]:
     return frozenset(_canonical(hotwords or "").split())
 
 
+def repeats_a_phrase(text: str) -> bool:
+    """True when a comma- or period-separated phrase comes back ("아이스티, 아이스티, 아이스티")."""
+    chunks = [_canonical(chunk) for chunk in re.split(r"[,.]", text)]
+    chunks = [chunk for chunk in chunks if chunk]
+    return len(set(chunks)) < len(chunks)
+
+
 def is_bias_echo(text: str, words: frozenset[str]) -> bool:
     """True when the text has no word of its own: only words Whisper was biased with.
 
