@@ -101,3 +101,22 @@ def test_jamo_decomposition_and_fuzzy_lookup() -> None:
     assert index.lookup(match_key(["lattes"])).score == 100
     assert index.lookup(match_key(["자"])) is None  # short words must match exactly
     assert index.lookup(match_key(["피자"])) is None
+
+
+def test_sound_key_folds_spelling_and_asr_slips() -> None:
+    from voicegw.nlu.phonetic import cluster_reduced, rhyme, sound_key
+
+    assert sound_key("skim") == sound_key("skin") == "skn"  # nasals fold
+    assert sound_key("light roast") == "ltrst" and sound_key("lightrose") == "ltrs"  # gh silent
+    assert rhyme(sound_key("garage")) == rhyme(sound_key("large")) == "rj"  # soft g
+    assert cluster_reduced(sound_key("skimmilk")) == sound_key("kimmilk")
+    assert sound_key("mocha") == "nX" and sound_key("카페") == ""
+    assert sound_key("called") == sound_key("cold")  # why the matcher also asks for spelling
+
+
+def test_dropped_article_is_marked_on_the_next_word() -> None:
+    from voicegw.nlu.normalize import normalize
+
+    tokens = normalize("for the latte, for lattes", "en").tokens
+    assert [(t.text, t.after_stopword) for t in tokens] == [
+        ("for", False), ("latte", True), (",", False), ("for", False), ("lattes", False)]

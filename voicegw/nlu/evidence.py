@@ -25,7 +25,7 @@ MIN_ORDER_COVERAGE = 0.5
 """An order (add or remove) needs at least this share of its content words explained. Below it the
 turn is talk, not an order: ``unknown``, with ``low_confidence`` and the items as candidates when an
 item was named exactly, else ``not_understood``. Short real orders with one misheard word
-("two large coffees with kim milk", 4 of 5) stay well above it; read speech that brushes one
+("two large coffees with purple milk", 5 of 6) stay well above it; read speech that brushes one
 menu word ("my fellow Americans, ask not ...", 1 of 6) falls well below it."""
 
 EXACT_SCORE = 100.0
@@ -45,7 +45,6 @@ def coverage(normalized: Normalized, spans: Iterable[Span], phrases: PhraseHits,
     named = {i for s in spans if s.kind not in ("word", "boundary") for i in range(s.start, s.end)}
     said = set().union(*(phrases.positions.get(key, frozenset()) for key in EXPLAINING_PHRASES))
     grammar = rules.attach_back_words | rules.replaced_before | rules.replaced_after
-    grammar |= {word for word, _ in rules.number_homophones}
     explained, unexplained = normalized.request_words, 0
     for position, token in enumerate(tokens):
         if token.kind == "boundary":

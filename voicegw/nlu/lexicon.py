@@ -31,7 +31,8 @@ class LanguageRules:
     ounce_words: frozenset[str] = frozenset()
     """Unit words merged with the number before them (12 ounce -> 12oz)."""
     number_homophones: tuple[tuple[str, int], ...] = ()
-    """ASR slips that stand for a number right before an item (to lattes -> 2)."""
+    """ASR slips that stand for a number in quantity position only: first in a clause and right
+    before an item, size or temperature word (to lattes -> 2, free croissants -> 3; slots.py)."""
     attach_back_particles: frozenset[str] = frozenset()
     """A particle that ties an option to the item before it (아메리카노 아이스로)."""
     attach_back_words: frozenset[str] = frozenset()
@@ -47,6 +48,12 @@ class LanguageRules:
     """Korean says the quantity after the item (라떼 두 잔); English before (two lattes)."""
     min_stem_chars: int = 2
     """A particle or ending is cut only when this many characters stay."""
+
+    @property
+    def grammar_words(self) -> frozenset[str]:
+        """Words that carry structure, not menu content (with, for, instead, to)."""
+        return (self.function_words | self.attach_back_words | self.replaced_before | self.replaced_after
+                | {word for word, _ in self.number_homophones})
 
 
 KO = LanguageRules(
@@ -96,7 +103,9 @@ EN = LanguageRules(
     }),
     set_counters=frozenset({"sets", "set", "combos", "combo", "meals", "meal"}),
     ounce_words=frozenset({"oz", "ounce", "ounces"}),
-    number_homophones=(("to", 2), ("too", 2)),
+    number_homophones=(
+        ("won", 1), ("to", 2), ("too", 2), ("free", 3), ("tree", 3), ("for", 4), ("fore", 4),
+    ),
     attach_back_words=frozenset({"with"}),
     replaced_before=frozenset({"instead"}),
     function_words=frozenset({

@@ -54,16 +54,11 @@ def build_line(seg: Segment, item: Item, ctx: LineContext, with_defaults: bool =
 
 
 def quantity(seg: Segment, ctx: LineContext) -> int:
-    """The first number said for this item; an ASR homophone right before a name (to lattes); else 1."""
+    """The first number said for this item (homophones in quantity position are numbers by now,
+    slots.py); else 1."""
     for span in seg.spans:
         if span.kind == "number" and span.value:
             return span.value
-    homophones = dict(ctx.rules.number_homophones)
-    named = {s.start for s in (seg.item, *seg.spans) if s.kind in ("item", "option")}
-    for span in seg.spans:
-        word = ctx.tokens[span.start].text
-        if span.kind == "word" and word in homophones and span.end in named:
-            return homophones[word]
     return 1
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
 from rapidfuzz import fuzz, process
+
+from voicegw.nlu.phonetic import cluster_reduced, rhyme, sound_key
 
 _CHO = "ㄱㄲㄴㄷㄸㄹㅁㅂㅃㅅㅆㅇㅈㅉㅊㅋㅌㅍㅎ"
 _JUNG = "ㅏㅐㅑㅒㅓㅔㅕㅖㅗㅘㅙㅚㅛㅜㅝㅞㅟㅠㅡㅢㅣ"
@@ -15,6 +17,11 @@ _JONG = ("", "ㄱ", "ㄲ", "ㄳ", "ㄴ", "ㄵ", "ㄶ", "ㄷ", "ㄹ", "ㄺ", "ㄻ
 _HANGUL_FIRST, _HANGUL_LAST = 0xAC00, 0xD7A3
 
 TargetKind = Literal["item", "option", "group", "amount"]
+
+MIN_SOUND_CHARS = 3
+"""A sound key this long at least before a sound-alike counts ('skn'); shorter keys collide."""
+MIN_SOUND_SPELLING = 70.0
+"""A sound-alike must still share this much spelling (skin ~ skim 75; called ~ cold 60 is not)."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +93,7 @@ class AliasIndex:
                 targets[key].append(target)
         self._targets = {key: tuple(found) for key, found in targets.items()}
         self._keys = list(self._targets)
+        self._sounds = {key: sound_key(key) for key in self._keys if key.isascii()}
 
     def __len__(self) -> int:
         return len(self._keys)
@@ -99,4 +107,33 @@ class AliasIndex:
         for alias, score, _ in process.extract(key, self._keys, scorer=fuzz.ratio, limit=5, score_cutoff=75):
             if score >= min_score(key, alias) and _same_start(key, alias):
                 return Match(self._targets[alias], float(score), alias)
-        return None
+        return self._sound_alike(key)
+
+    def _sound_alike(self, key: str) -> Match | None:
+        """English by sound: the same sound key (skin ~ skim), or the alias's key with its initial
+        s-cluster reduced (kim milk ~ skim milk). Scored by spelling, so confidence stays honest."""
+        sound = sound_key(key)
+        if len(sound) < MIN_SOUND_CHARS:
+            return None
+        best: Match | None = None
+        for alias, alias_sound in self._sounds.items():
+            if sound not in (alias_sound, cluster_reduced(alias_sound)):
+                continue
+            score = fuzz.ratio(key, alias)
+            if score >= MIN_SOUND_SPELLING and (best is None or score > best.score):
+                best = Match(self._targets[alias], float(score), alias)
+        return best
+
+    def rhymes_with(self, key: str, accept: Callable[[Target], bool]) -> Match | None:
+        """The one accepted alias whose sound key matches ``key``'s after the first consonant
+        (garage ~ large): only for a slot the grammar already expects, never free text."""
+        ending = rhyme(sound_key(key))
+        if len(ending) < MIN_SOUND_CHARS - 1:
+            return None
+        found = {alias: targets for alias in self._sounds
+                 if rhyme(self._sounds[alias]) == ending
+                 and (targets := tuple(t for t in self._targets[alias] if accept(t)))}
+        if len({targets for targets in found.values()}) != 1:
+            return None
+        alias, targets = next(iter(found.items()))
+        return Match(targets, float(fuzz.ratio(key, alias)), alias)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from voicegw.nlu.lexicon import LanguageRules, rules_for
@@ -31,6 +31,8 @@ class Token:
     """The quantity of a ``number`` token."""
     particle: str = ""
     """The Korean particle that was cut from this word, if any (로, 랑)."""
+    after_stopword: bool = False
+    """A stopword (a, the, my) was dropped right before this word: 'for the latte' is not 4 lattes."""
 
 
 @dataclass(frozen=True)
@@ -106,14 +108,21 @@ def _cut(word: str, suffixes: tuple[str, ...], min_stem: int, keep: frozenset[st
 
 def _classify(words: list[tuple[str, str, str]], rules: LanguageRules) -> list[Token]:
     tokens: list[Token] = []
+    dropped = False
     for index, (surface, stem, particle) in enumerate(words):
         if stem == "," or stem in rules.boundary_words:
             tokens.append(Token(",", surface, "boundary"))
+            dropped = False
             continue
         if stem in rules.fillers or stem in rules.stopwords:
+            dropped = dropped or stem in rules.stopwords
             continue
         next_stem = words[index + 1][1] if index + 1 < len(words) else ""
-        tokens.extend(_number_tokens(surface, stem, particle, next_stem in rules.counters, rules))
+        said = _number_tokens(surface, stem, particle, next_stem in rules.counters, rules)
+        if dropped:
+            said[0] = replace(said[0], after_stopword=True)
+        dropped = False
+        tokens.extend(said)
         if particle in rules.conjunction_particles:
             tokens.append(Token(",", particle, "boundary"))
     return tokens

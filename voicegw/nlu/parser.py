@@ -14,6 +14,7 @@ from voicegw.nlu.lines import LineContext, build_line, segment_item
 from voicegw.nlu.menu import Item, Menu, display_name
 from voicegw.nlu.normalize import Normalized, normalize
 from voicegw.nlu.segments import Segment, segment
+from voicegw.nlu.slots import fill_slots
 from voicegw.nlu.tagger import Span, tag
 from voicegw.nlu.types import Intent, IntentName, OrderLine, Understanding
 
@@ -70,7 +71,8 @@ def understand(text: str, menu: Menu | CompiledMenu, language: str) -> Understan
 def read(text: str, compiled: CompiledMenu, language: str) -> Reading:
     rules = rules_for(language)
     normalized = normalize(text, language, compiled.keep)
-    spans = tag(normalized.tokens, compiled.index)
+    tagged = tag(normalized.tokens, compiled.index, rules.grammar_words)
+    spans = fill_slots(tagged, normalized.tokens, compiled.menu, compiled.index, rules)
     ctx = LineContext(compiled.menu, normalized.tokens, rules, language)
     phrases = find_phrases(normalized.tokens, compiled, language)
     return Reading(

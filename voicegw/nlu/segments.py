@@ -61,16 +61,24 @@ def imply_items(spans: list[Span], menu: Menu) -> list[Span]:
 
 
 def _with_implied_item(chunk: list[Span], menu: Menu) -> list[Span]:
-    """Only when the option's own name contains the item's name (green tea > tea)."""
+    """Only when the option's own name contains the item's name (green tea > tea), or its group is
+    named by the item's name (tea_kind is 'tea': an earl grey, a chamomile are teas)."""
     if any(s.kind == "item" for s in chunk):
         return chunk
     for position, span in enumerate(chunk):
         for target in span.targets_of("option"):
             owners = [item for item in menu.items if target.group in item.option_groups]
-            if len(owners) == 1 and _names_inside(owners[0], span.alias):
+            if len(owners) == 1 and (_names_inside(owners[0], span.alias)
+                                     or _group_named_as(menu, target.group, owners[0])):
                 implied = Span(span.start, span.start, "item", (Target("item", owners[0].id),), span.score)
                 return [*chunk[:position], implied, *chunk[position:]]
     return chunk
+
+
+def _group_named_as(menu: Menu, group_id: str, item: Item) -> bool:
+    group_keys = {match_key(clean(a).split()) for names in menu.group(group_id).names.values() for a in names}
+    item_keys = {match_key(clean(a).split()) for names in item.names.values() for a in names}
+    return bool(group_keys & item_keys)
 
 
 def _names_inside(item: Item, alias_key: str) -> bool:

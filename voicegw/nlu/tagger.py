@@ -31,11 +31,13 @@ class Span:
         return tuple(t for t in self.targets if t.kind == kind)
 
 
-def tag(tokens: tuple[Token, ...], index: AliasIndex) -> list[Span]:
-    """Best non-overlapping alias matches; every other token becomes a span of its own kind."""
+def tag(tokens: tuple[Token, ...], index: AliasIndex, grammar: frozenset[str] = frozenset()) -> list[Span]:
+    """Best non-overlapping alias matches; every other token becomes a span of its own kind.
+    ``grammar`` words (with, for, to) are never what makes a longer match win (_explaining_more)."""
     chosen: list[Span] = []
     taken: set[int] = set()
-    for span in sorted(_candidates(tokens, index), key=lambda s: (-s.score, s.start - s.end, s.start)):
+    candidates = _explaining_more(_candidates(tokens, index), tokens, grammar)
+    for span in sorted(candidates, key=lambda s: (-s.score, s.start - s.end, s.start)):
         if taken.isdisjoint(range(span.start, span.end)):
             chosen.append(span)
             taken.update(range(span.start, span.end))
@@ -43,6 +45,24 @@ def tag(tokens: tuple[Token, ...], index: AliasIndex) -> list[Span]:
         if position not in taken:
             chosen.append(Span(position, position + 1, token.kind, value=token.value))
     return sorted(chosen, key=lambda s: s.start)
+
+
+def _explaining_more(candidates: list[Span], tokens: tuple[Token, ...], grammar: frozenset[str]) -> list[Span]:
+    """A longer match that explains a content word nothing else explains beats the exact shorter
+    matches inside it: 'light rose' is one roast, not the amount 'light' and a stray 'rose'; 'kim
+    milk' is skim milk, not 'kim' and the bare group word 'milk'. A grammar word does not count:
+    'with lots' is not 'without', 'coffee for' is not 'coffee'."""
+    inner: set[Span] = set()
+    for long in candidates:
+        if long.end - long.start < 2:
+            continue
+        parts = [s for s in candidates if long.start <= s.start and s.end <= long.end and s != long]
+        covered = {i for s in parts for i in range(s.start, s.end)}
+        # English only: Korean windows already fold particles and endings (감자튀김 빼 is not fries).
+        content = {i for i in range(long.start, long.end) if tokens[i].text.isascii() and tokens[i].text not in grammar}
+        if parts and content - covered:
+            inner.update(parts)
+    return [s for s in candidates if s not in inner]
 
 
 def _candidates(tokens: tuple[Token, ...], index: AliasIndex) -> list[Span]:
