@@ -61,7 +61,7 @@ def is_hallucination(text: str) -> bool:
 
 
 def bias_words(hotwords: str | None) -> frozenset[str]:
-    """The words of the comma-separated hotwords, canonical, for ``is_bias_echo``."""
+    """The words of the comma-separated hotwords, canonical, for ``bias_fraction``."""
     return frozenset(_canonical(hotwords or "").split())
 
 
@@ -72,11 +72,11 @@ def repeats_a_phrase(text: str) -> bool:
     return len(set(chunks)) < len(chunks)
 
 
-def is_bias_echo(text: str, words: frozenset[str]) -> bool:
-    """True when the text has no word of its own: only words Whisper was biased with.
+def bias_fraction(text: str, words: frozenset[str]) -> float:
+    """The share of the text's words that are words Whisper was biased with (0 when no words).
 
-    On noise, a biased Whisper recites its hotwords ("바닐라 시럽 없이, 바닐라 시럽"); a real
-    order has words of the customer's own between the menu terms (numbers, 주세요, please).
+    On noise, a biased Whisper recites its hotwords ("cream cheese, butter, cream cheese"); a
+    customer's order has words of its own between the menu terms (numbers, 주세요, please).
     """
     said = _canonical(text).split()
-    return bool(said) and bool(words) and all(word in words for word in said)
+    return sum(word in words for word in said) / len(said) if said else 0.0
