@@ -225,3 +225,26 @@ async def test_client_errors(aiohttp_server, unused_tcp_port) -> None:
             with pytest.raises(BackendError) as info:
                 await skill.post(_skill_request())
             assert (info.value.code, info.value.http_status) == (code, status), url
+
+
+async def test_concurrent_turns_of_one_session_lose_nothing(tmp_path) -> None:
+    """Eight add turns of the same session at once: every one of them ends in the cart."""
+    import asyncio
+
+    from voicegw.backend.request_builder import build_skill_request
+    from voicegw.backend.server import _run_turn
+    from voicegw.backend.skill import VoicegwExtra
+    from voicegw.backend.storage import SqliteStorage
+    from voicegw.nlu.types import Intent, IntentName, OrderLine, Understanding
+
+    storage = SqliteStorage(tmp_path / "race.db")
+    lines = [OrderLine(item_id=f"item{n}", name=f"item {n}", quantity=1, unit_price=1000) for n in range(8)]
+
+    def turn(line: OrderLine):
+        u = Understanding(intent=Intent(name=IntentName.ORDER_ADD, confidence=0.9), lines=(line,))
+        extra = VoicegwExtra.of(build_skill_request(u, store="s", session="same", language="ko", utterance="x", channel="voice"))
+        return _run_turn(storage, "s", "same", extra, u, "ko", None, {})
+
+    await asyncio.gather(*(asyncio.to_thread(turn, line) for line in lines))
+    assert sorted(line.item_id for line in storage.get_cart("s", "same").lines) == sorted(l.item_id for l in lines)
+    storage.close()

@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
 from collections.abc import Mapping
 from typing import Any
+from weakref import WeakValueDictionary
 
 from aiohttp import web
 from pydantic import ValidationError
@@ -19,8 +21,8 @@ from voicegw.backend.skill import SkillRequest, SkillResponse, VoicegwExtra
 from voicegw.backend.storage import FaqEntry, Storage
 from voicegw.dialogue.cart import Cart
 from voicegw.dialogue.turns import TurnOutcome, apply_turn, order_placed
-from voicegw.errors import RequestError, VoicegwError
 from voicegw.dialogue.replies import Reply
+from voicegw.errors import RequestError, VoicegwError
 from voicegw.nlu.menu import FaqEntry as MenuFaqEntry
 from voicegw.nlu.menu import Menu
 from voicegw.nlu.types import Intent, IntentName, OrderLine, Understanding
@@ -131,7 +133,39 @@ async def handle_skill(request: web.Request) -> web.Response:
     return web.json_response(response.to_wire())
 
 
-def _run_turn(
+#: One lock per live session: two turns of the same session (a retry racing the original, two
+#: kiosk taps) run one after the other instead of both loading the old cart and one losing.
+class _SessionLock:
+    """A lock that can be weakly referenced, so idle sessions' locks go away by themselves."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> None:
+        self._lock.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
+
+
+_session_locks: WeakValueDictionary[tuple[str, str], _SessionLock] = WeakValueDictionary()
+_session_locks_guard = threading.Lock()
+
+
+def _session_lock(store: str, session: str) -> _SessionLock:
+    with _session_locks_guard:
+        lock = _session_locks.get((store, session))
+        if lock is None:
+            lock = _session_locks[(store, session)] = _SessionLock()
+        return lock
+
+
+def _run_turn(storage: Storage, store: str, session: str, *rest: Any) -> TurnOutcome:
+    with _session_lock(store, session):
+        return _apply_and_store(storage, store, session, *rest)
+
+
+def _apply_and_store(
     storage: Storage,
     store: str,
     session: str,
