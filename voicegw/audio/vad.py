@@ -28,7 +28,7 @@ class VadOptions:
     """webrtcvad mode, 0 (keeps most) to 3 (drops most non-speech)."""
     frame_ms: int = 30
     """Frame length given to webrtcvad: 10, 20 or 30 ms."""
-    padding_ms: int = 300
+    padding_ms: int = 500
     """Smoothing window, and the audio kept before and after each segment."""
     min_speech_ms: int = 150
     """Segments with fewer speech frames than this (in ms) are dropped as clicks and bumps."""
