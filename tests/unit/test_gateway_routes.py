@@ -8,7 +8,6 @@ real model is exercised by tests/integration.
 from __future__ import annotations
 
 import io
-import json
 import sqlite3
 import wave
 from pathlib import Path

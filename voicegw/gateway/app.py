@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from aiohttp import web
 
@@ -16,31 +16,13 @@ from voicegw.backend.embedded import EmbeddedBackend
 from voicegw.errors import ModelError
 from voicegw.gateway import routes
 from voicegw.gateway.errors import make_error_middleware
-from voicegw.gateway.metrics import Metrics
+from voicegw.gateway.services import SERVICES, Services
 from voicegw.nlu.loader import load_menus
 from voicegw.nlu.menu import Menu
 from voicegw.pipeline import Pipeline, build_pipeline
 from voicegw.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Services:
-    """Everything a route needs, built once per app."""
-
-    settings: Settings
-    menus: Mapping[str, Menu]
-    metrics: Metrics = field(default_factory=Metrics)
-    pool: TranscriberPool | None = None
-    backend: SkillClient | None = None
-    embedded: EmbeddedBackend | None = None
-    model_ready: asyncio.Event = field(default_factory=asyncio.Event)
-    model_error: ModelError | None = None
-    pipeline: Pipeline | None = None
-
-
-SERVICES = web.AppKey("services", Services)
 
 
 def create_app(

@@ -13,6 +13,7 @@ from voicegw.gateway.inputs import (
     valid_id,
     valid_language,
 )
+from voicegw.gateway.services import SERVICES, Services
 from voicegw.pipeline import AUTO, Pipeline, TurnContext
 from voicegw.turn import TurnResult
 
@@ -29,9 +30,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/metrics", metrics)
 
 
-def _services(request: web.Request):
-    from voicegw.gateway.app import SERVICES
-
+def _services(request: web.Request) -> Services:
     return request.app[SERVICES]
 
 
