@@ -11,7 +11,7 @@ import pytest
 from voicegw.audio.decode import decode_audio
 from voicegw.audio.limits import AudioLimits
 from voicegw.qa.manifest import load_manifest
-from voicegw.qa.report import gate_failures, markdown, rows, write_outputs
+from voicegw.qa.report import COLUMNS, gate_failures, markdown, row_cells, rows, write_outputs
 from voicegw.qa.runner import Condition, NoiseBank, clip_audio, conditions_for, run_eval
 from voicegw.qa.scoring import ClipOutcome
 
@@ -103,3 +103,17 @@ async def test_gate_fails_below_the_threshold(clips) -> None:
 
     failures = gate_failures(rows(await run_eval(clips, [Condition()], Deaf())), 0.9)
     assert failures and "command acceptance 0.000 < 0.9" in failures[0]
+
+
+async def test_phantom_orders_from_talk_are_counted(clips) -> None:
+    talk = load_manifest(MANIFEST)
+    talk = [c for c in talk if c.kind == "real_speech"][:2]
+
+    class Eager(PerfectSender):
+        async def send(self, clip, audio, session):
+            return ClipOutcome(status="ok", transcript="coffee", intent="order.add",
+                               lines=({"item_id": "drip_coffee", "quantity": 1, "options": []},), latency_ms=5)
+
+    [row] = rows(await run_eval(talk, [Condition()], Eager()))
+    assert row.speech.phantom_orders == 2 and row.speech.command_acceptance == 0.0
+    assert row_cells(row)[COLUMNS.index("phantom orders")] == "2"

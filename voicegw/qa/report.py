@@ -63,7 +63,7 @@ def _ms(value: float | None) -> str:
 
 
 COLUMNS = ("condition", "lang", "n", "accept", "intent", "WER/CER", "slot P", "slot R",
-           "no-speech", "orders from noise", "p50 ms", "p95 ms", "RTF")
+           "no-speech", "orders from noise", "phantom orders", "p50 ms", "p95 ms", "RTF")
 
 
 def row_cells(row: Row) -> list[str]:
@@ -80,6 +80,7 @@ def row_cells(row: Row) -> list[str]:
         _pct(s.slots_overall.recall if s else None),
         _pct(q.no_speech_accuracy if q else None),
         "-" if q is None else str(q.orders_from_non_speech),
+        str((s.phantom_orders if s else 0) + (q.phantom_orders if q else 0)),
         _ms(s.latency_p50_ms if s else None),
         _ms(s.latency_p95_ms if s else None),
         "-" if s is None or s.rtf is None else f"{s.rtf:.2f}",
@@ -92,7 +93,8 @@ def markdown(table: Sequence[Row], header: str) -> str:
     lines.append(
         "\naccept = command acceptance (intent and every expected line right, nothing extra); "
         "WER for English, CER for Korean, after the scoring normalisation of docs/scoring.md; "
-        "no-speech = silence and noise-only clips that ended no_speech; RTF = processing time / audio time."
+        "no-speech = silence and noise-only clips that ended no_speech; phantom orders = order lines from "
+        "any clip that asks for none (silence, noise, talk, FAQ); RTF = processing time / audio time."
     )
     return "\n".join(lines) + "\n"
 

@@ -146,6 +146,9 @@ class ClipScore:
     """An ``intent: none`` clip produced an order line: the release gate allows none."""
     speech_dropped: bool
     """A speech clip ended ``no_speech`` (the VAD or a guard threw the speech away)."""
+    phantom_order: bool = False
+    """A clip that asks for nothing (silence, noise, talk that is not an order, a FAQ question)
+    produced order lines: an order the customer never gave."""
     faq_correct: bool | None = None
     """For faq clips where both sides name an entry: they agree. Else None."""
     latency_ms: float | None = None
@@ -273,6 +276,7 @@ def score_clip(clip: ManifestClip, outcome: ClipOutcome) -> ClipScore:
         no_speech_correct=accepted if clip.expects_no_speech else None,
         produced_order=clip.expects_no_speech and bool(outcome.lines),
         speech_dropped=not clip.expects_no_speech and no_speech,
+        phantom_order=not clip.lines and bool(outcome.lines),
         faq_correct=faq_correct,
         latency_ms=outcome.latency_ms,
         audio_duration_ms=outcome.audio_duration_ms,
@@ -305,6 +309,8 @@ class Summary:
     no_speech_n: int
     no_speech_accuracy: float | None
     orders_from_non_speech: int
+    phantom_orders: int
+    """Clips expecting no order line that produced one (non-speech included)."""
     speech_dropped: int
     latency_p50_ms: float | None
     latency_p95_ms: float | None
@@ -375,6 +381,7 @@ def summarize(scores: Sequence[ClipScore]) -> Summary:
         no_speech_n=len(silent),
         no_speech_accuracy=_rate(sum(bool(s.no_speech_correct) for s in silent), len(silent)),
         orders_from_non_speech=sum(s.produced_order for s in scores),
+        phantom_orders=sum(s.phantom_order for s in scores),
         speech_dropped=sum(s.speech_dropped for s in scores),
         latency_p50_ms=percentile_nearest_rank(latencies, 50),
         latency_p95_ms=percentile_nearest_rank(latencies, 95),
