@@ -117,3 +117,13 @@ async def test_phantom_orders_from_talk_are_counted(clips) -> None:
     [row] = rows(await run_eval(talk, [Condition()], Eager()))
     assert row.speech.phantom_orders == 2 and row.speech.command_acceptance == 0.0
     assert row_cells(row)[COLUMNS.index("phantom orders")] == "2"
+
+
+def test_noise_follows_the_audio_not_its_path(clips, tmp_path: Path) -> None:
+    speech = clips[0]
+    moved = tmp_path / "elsewhere.wav"
+    moved.write_bytes(speech.audio.read_bytes())
+    condition = Condition("cafe_babble", 12.0, BABBLE)
+    here, _ = clip_audio(speech, condition, NoiseBank())
+    there, _ = clip_audio(speech.model_copy(update={"audio": moved, "id": str(moved)}), condition, NoiseBank())
+    assert here == there
