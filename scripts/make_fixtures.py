@@ -298,7 +298,7 @@ SILENCE = (  # gen = (kind, duration s, RNG seed)
     Clip("silence/dither_1lsb.wav", "coffee-en", "", "none", lang="en", extra={"kind": "silence", "gen": ("dither", 2.5, 1)}),
     Clip("silence/room_tone.wav", "burger-ko", "", "none", lang="ko", extra={"kind": "silence", "gen": ("room", 3.0, 2)}),
 )
-NOISE = (  # (source file in /work/shared/noise, start s, duration s)
+NOISE = (  # (source file in noise/, start s, duration s)
     Clip("noise/cafe_babble.wav", "cafe-ko", "", "none", lang="ko",
          extra={"kind": "noise", "cut": ("restaurant_ambiance_coffee-shop.ogg", 4.0, 3.5)}),
     Clip("noise/street_traffic_hum.wav", "coffee-en", "", "none", lang="en",

@@ -7,9 +7,7 @@ real model is exercised by tests/integration.
 
 from __future__ import annotations
 
-import io
 import sqlite3
-import wave
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +15,7 @@ import pytest
 from aiohttp import FormData
 
 from voicegw.asr.engine import TranscribeOptions, Transcript
+from voicegw.audio.pcm import Pcm
 from voicegw.gateway.app import create_app
 from voicegw.settings import AudioSettings, Settings
 
@@ -37,13 +36,7 @@ class ScriptedTranscriber:
 
 
 def wav_bytes(samples: np.ndarray, rate: int = 16000) -> bytes:
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
-    return buffer.getvalue()
+    return Pcm(samples.astype(np.float32), rate).to_wav_bytes()
 
 
 SILENCE = wav_bytes(np.zeros(16000 * 2, dtype=np.float32))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import wave
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,3 +35,13 @@ class Pcm:
         """Little-endian 16-bit PCM, the format webrtcvad reads."""
         clipped = np.clip(self.samples, -1.0, 1.0)
         return (clipped * 32767.0).astype("<i2").tobytes()
+
+    def to_wav_bytes(self) -> bytes:
+        """A 16-bit mono WAV file of the clip, as a client would upload it."""
+        buffer = io.BytesIO()
+        with wave.open(buffer, "wb") as out:
+            out.setnchannels(1)
+            out.setsampwidth(2)
+            out.setframerate(self.sample_rate_hz)
+            out.writeframes(self.to_int16_bytes())
+        return buffer.getvalue()
