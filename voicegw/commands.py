@@ -74,32 +74,13 @@ def order(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _order(args: argparse.Namespace, settings: Settings):
-    from voicegw.asr.engine import TranscriberPool
-    from voicegw.asr.loader import load_transcriber
-    from voicegw.backend.client import SkillClient
-    from voicegw.backend.embedded import EmbeddedBackend
     from voicegw.gateway.inputs import new_session_id
-    from voicegw.nlu.loader import load_menus
-    from voicegw.pipeline import TurnContext, build_pipeline
+    from voicegw.pipeline import TurnContext
+    from voicegw.standalone import standalone_pipeline
 
-    menus = load_menus(settings.menus_dir)
-    pool = TranscriberPool(await asyncio.to_thread(load_transcriber, settings.asr))
-    embedded = None
-    url = settings.backend.url
-    if url is None:
-        embedded = EmbeddedBackend(settings.database_path, menus)
-        url = await embedded.start()
-    client = SkillClient(url, timeout_s=settings.backend.timeout_s)
-    await client.open()
-    try:
-        pipeline = build_pipeline(settings, menus, pool, client)
+    async with standalone_pipeline(settings, settings.database_path, settings.backend.url) as pipeline:
         ctx = TurnContext(store=args.store, session=args.session or new_session_id(), language=args.lang)
         return await pipeline.voice_turn(_read(args.audio), ctx)
-    finally:
-        await client.close()
-        if embedded is not None:
-            await embedded.stop()
-        pool.close()
 
 
 def parse(args: argparse.Namespace, settings: Settings) -> int:

@@ -100,25 +100,12 @@ async def _sender(args: argparse.Namespace, settings: Settings) -> AsyncIterator
         return
     # In-process: the gateway's own pipeline and reference backend, on a throw-away database so an
     # eval never writes into the store's data.
-    from voicegw.asr.engine import TranscriberPool
-    from voicegw.asr.loader import load_transcriber
-    from voicegw.backend.client import SkillClient
-    from voicegw.backend.embedded import EmbeddedBackend
-    from voicegw.nlu.loader import load_menus
-    from voicegw.pipeline import build_pipeline
     from voicegw.qa.senders import PipelineSender
+    from voicegw.standalone import standalone_pipeline
 
-    menus = load_menus(settings.menus_dir)
-    pool = TranscriberPool(await asyncio.to_thread(load_transcriber, settings.asr))
     with tempfile.TemporaryDirectory(prefix="voicegw-eval-") as tmp:
-        backend = EmbeddedBackend(Path(tmp) / "eval.db", menus)
-        client = SkillClient(await backend.start(), timeout_s=settings.backend.timeout_s)
-        try:
-            yield PipelineSender(build_pipeline(settings, menus, pool, client))
-        finally:
-            await client.close()
-            await backend.stop()
-            pool.close()
+        async with standalone_pipeline(settings, Path(tmp) / "eval.db") as pipeline:
+            yield PipelineSender(pipeline)
 
 
 def _terminal_table(table) -> Table:
