@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from threading import Lock
 
+from voicegw.nlu.faq_terms import terms_of
 from voicegw.nlu.lexicon import AMOUNT_WORDS
 from voicegw.nlu.matcher import AliasIndex, Target, match_key, singular, to_jamo
 from voicegw.nlu.menu import Menu
@@ -28,6 +29,9 @@ class FaqKey:
     faq_id: str
     text: str
     """A normalised question, jamo-decomposed, spaces kept (token-aware scoring)."""
+    terms: frozenset[str] = frozenset()
+    """Its concepts and content words (faq_terms.py), what questions are matched by."""
+    language: str = ""
 
 
 @dataclass(frozen=True)
@@ -121,6 +125,8 @@ def _faq_keys(menu: Menu, language: str, keep: frozenset[str]) -> tuple[FaqKey, 
     keys = []
     for entry in menu.faq:
         for question in entry.questions.get(language, []):  # type: ignore[call-overload]
-            text = normalize(question, language, keep).text.replace(",", " ")
-            keys.append(FaqKey(entry.id, to_jamo(" ".join(text.split()))))
+            normalized = normalize(question, language, keep)
+            text = normalized.text.replace(",", " ")
+            terms = terms_of(normalized.tokens, language, keep)
+            keys.append(FaqKey(entry.id, to_jamo(" ".join(text.split())), terms, language))
     return tuple(keys)
