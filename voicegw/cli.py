@@ -1,4 +1,4 @@
-"""The ``voicegw`` command: serve | models | transcribe | order | parse | eval."""
+"""The ``voicegw`` command: serve | models | transcribe | order | parse | eval | stories."""
 
 from __future__ import annotations
 
@@ -62,6 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("eval", help="replay a fixture manifest (clean and noisy), score it, gate on it")
     add_arguments(evaluate)
     _common(evaluate)
+
+    from voicegw.qa.story_command import add_arguments as add_story_arguments
+
+    stories = commands.add_parser("stories", help="replay conversation stories (docs/stories.md) and score them per language and tag")
+    add_story_arguments(stories)
+    _common(stories)
     return parser
 
 
@@ -91,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         "order": commands.order,
         "parse": commands.parse,
         "eval": commands.evaluate,
+        "stories": commands.stories,
     }
     try:
         settings = load_settings(args)

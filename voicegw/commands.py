@@ -107,3 +107,9 @@ def evaluate(args: argparse.Namespace, settings: Settings) -> int:
     from voicegw.qa.command import run
 
     return run(args, settings)
+
+
+def stories(args: argparse.Namespace, settings: Settings) -> int:
+    from voicegw.qa.story_command import run
+
+    return run(args, settings)

@@ -15,7 +15,7 @@ from rich.table import Table
 
 from voicegw.audio.noise import list_noise_files
 from voicegw.qa.manifest import load_manifest
-from voicegw.qa.report import COLUMNS, gate_failures, row_cells, rows, write_outputs
+from voicegw.qa.report import COLUMNS, gate_failures, print_gate, row_cells, rows, write_outputs
 from voicegw.qa.runner import ClipResult, TurnSender, conditions_for, run_eval
 from voicegw.settings import Settings
 
@@ -68,12 +68,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         for path in write_outputs(args.out, results, table, meta):
             console.print(f"wrote {path}")
     if args.fail_under is not None:
-        failures = gate_failures(table, args.fail_under)
-        for failure in failures:
-            console.print(f"[red]GATE[/red] {failure}")
-        if failures:
-            return 1
-        console.print(f"gate passed: command acceptance >= {args.fail_under} everywhere, no order from non-speech")
+        passed = f"command acceptance >= {args.fail_under} everywhere, no order from non-speech"
+        return print_gate(console, gate_failures(table, args.fail_under), passed)
     return 0
 
 

@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console
+
 from voicegw.qa.runner import ClipResult
 from voicegw.qa.scoring import Summary, summarize
 
@@ -165,3 +167,13 @@ def write_outputs(out_dir: Path, results: Sequence[ClipResult], table: Sequence[
     written[1].write_text(markdown(table, header), encoding="utf-8")
     plot_snr(table, written[2])
     return written
+
+
+def print_gate(console: Console, failures: Sequence[str], passed: str) -> int:
+    """Print a release gate's verdict; the exit status (1 when anything failed)."""
+    for failure in failures:
+        console.print(f"[red]GATE[/red] {failure}")
+    if failures:
+        return 1
+    console.print(f"gate passed: {passed}")
+    return 0

@@ -157,7 +157,8 @@ class ClipScore:
     transcript: str = ""
 
 
-def _predicted_options(line: Mapping[str, Any]) -> dict[str, tuple[str, str | None]]:
+def predicted_options(line: Mapping[str, Any]) -> dict[str, tuple[str, str | None]]:
+    """A turn result line's options as group -> (value, amount)."""
     opts = line.get("options") or ()
     if isinstance(opts, Mapping):  # tolerate the manifest's own shape
         return {
@@ -167,7 +168,7 @@ def _predicted_options(line: Mapping[str, Any]) -> dict[str, tuple[str, str | No
     return {o["group"]: (o["value"], o.get("amount")) for o in opts}
 
 
-def _option_ok(expected: tuple[str, str | None], got: tuple[str, str | None] | None) -> bool:
+def option_ok(expected: tuple[str, str | None], got: tuple[str, str | None] | None) -> bool:
     if got is None or got[0] != expected[0]:
         return False
     # An unstated amount is "regular" in the turn result.
@@ -175,8 +176,8 @@ def _option_ok(expected: tuple[str, str | None], got: tuple[str, str | None] | N
 
 
 def _line_agreement(exp: ExpectedLine, got: Mapping[str, Any]) -> int:
-    opts = _predicted_options(got)
-    same = sum(_option_ok(v, opts.get(g)) for g, v in exp.options.items())
+    opts = predicted_options(got)
+    same = sum(option_ok(v, opts.get(g)) for g, v in exp.options.items())
     return same + (got.get("quantity") == exp.quantity)
 
 
@@ -223,10 +224,10 @@ def _score_lines(
         for key, right in ((ITEM, right_item), (QUANTITY, right_qty)):
             _count(slots, key, tp=int(right), fp=int(not right), fn=int(not right))
         exact = exact and right_item and right_qty
-        opts = _predicted_options(got)
+        opts = predicted_options(got)
         for group, want in exp.options.items():
             key, have = OPTION_PREFIX + group, opts.get(group)
-            if _option_ok(want, have):
+            if option_ok(want, have):
                 _count(slots, key, tp=1)
             else:
                 _count(slots, key, fp=1 if have is not None else 0, fn=1)
@@ -239,7 +240,7 @@ def _score_lines(
     for got in extra:
         _count(slots, ITEM, fp=1)
         _count(slots, QUANTITY, fp=1)
-        for group in _predicted_options(got):
+        for group in predicted_options(got):
             _count(slots, OPTION_PREFIX + group, fp=1)
     return slots, exact
 
