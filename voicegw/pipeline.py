@@ -31,6 +31,8 @@ from voicegw.turn import CartOut, IntentOut, LineOut, ReplyOut, TurnResult, Turn
 
 Channel = Literal["voice", "text"]
 
+_INTENT_NAMES = frozenset(i.value for i in IntentName)
+
 #: The request's ``lang`` that asks Whisper to detect the language.
 AUTO = "auto"
 
@@ -224,13 +226,16 @@ def _turn_result(
     if data.get("status") in get_args(TurnStatus):
         status, reason = data["status"], data.get("reason")
     cart = data.get("cart")
+    intent = understanding.intent.name
+    if data.get("intent") in _INTENT_NAMES:  # the dialogue read it in context ("라지요" answers a question)
+        intent = IntentName(data["intent"])
     return TurnResult(
         status=status,
         session=ctx.session,
         store=ctx.store,
         language=language,
         transcript=text,
-        intent=IntentOut(name=understanding.intent.name, confidence=round(understanding.intent.confidence, 3)),
+        intent=IntentOut(name=intent, confidence=round(understanding.intent.confidence, 3)),
         lines=[LineOut.model_validate(line.model_dump()) for line in understanding.lines],
         cart=CartOut.model_validate(cart) if cart is not None else None,
         order_id=data.get("order_id"),
@@ -238,6 +243,7 @@ def _turn_result(
         reply=ReplyOut(text=response.text, quick_replies=response.quick_reply_labels),
         reason=reason,
         handoff=bool(data.get("handoff", False)),
+        sentiment=understanding.sentiment,
         timings_ms=timings,
     )
 

@@ -62,6 +62,8 @@ class TurnResult(BaseModel):
     """Why the status is not ``ok``: no_speech, unknown_item, ambiguous_item, sold_out, low_confidence, ..."""
     handoff: bool = False
     """True when the session was handed to a person."""
+    sentiment: Literal["neutral", "frustrated"] = "neutral"
+    """``frustrated`` when the customer sounded angry or impatient (the reply apologises and offers a person)."""
     timings_ms: dict[str, int] = Field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:

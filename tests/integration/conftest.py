@@ -3,6 +3,7 @@ with the real base model, the sample menus and the embedded SQLite backend."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -12,6 +13,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,6 +49,12 @@ class Gateway:
     def post_json(self, path: str, payload: Any, headers: dict[str, str] | None = None) -> Answer:
         return self.post(path, json.dumps(payload, ensure_ascii=False).encode(), "application/json", headers)
 
+    def put_json(self, path: str, payload: Any) -> Answer:
+        data = json.dumps(payload, ensure_ascii=False).encode()
+        request = urllib.request.Request(self.base_url + path, data=data, method="PUT",
+                                         headers={"Content-Type": "application/json"})
+        return _send(request)
+
     def get(self, path: str) -> Answer:
         return _send(urllib.request.Request(self.base_url + path))
 
@@ -79,17 +87,17 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def gateway(tmp_path_factory: pytest.TempPathFactory) -> Gateway:
+@contextlib.contextmanager
+def running_gateway(data_dir: Path) -> Iterator[Gateway]:
+    """``voicegw serve`` on a free loopback port over ``data_dir``, until the block ends."""
     settings = Settings.load()
     try:
         resolve_model(settings.asr.model, settings.asr.models_dir)
     except ModelError as err:
         pytest.fail(f"the integration tests need the real model: {err.message}")
-    data_dir = tmp_path_factory.mktemp("gateway-data")
     port = _free_port()
     env = {**os.environ, "VOICEGW_DATA_DIR": str(data_dir), "VOICEGW_MENUS_DIR": str(ROOT / "menus")}
-    log_path = data_dir / "server.log"
+    log_path = data_dir / f"server-{port}.log"
     log = log_path.open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "voicegw.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
@@ -109,6 +117,12 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Gateway:
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    with running_gateway(tmp_path_factory.mktemp("gateway-data")) as gw:
+        yield gw
 
 
 def _wait_ready(gw: Gateway, process: subprocess.Popen, log_path: Path, timeout_s: float = 180) -> None:

@@ -6,7 +6,8 @@ import pytest
 
 from voicegw.dialogue import replies as R
 from voicegw.dialogue.cart import Cart
-from voicegw.dialogue.turns import apply_turn, order_placed, says_quantity
+from voicegw.dialogue.cart_ops import says_quantity
+from voicegw.dialogue.turns import apply_turn, order_placed
 from voicegw.nlu.types import Intent, IntentName, LineOption, OrderLine, Understanding
 
 ICE = LineOption(group="temperature", value="ice")
@@ -109,7 +110,7 @@ def test_faq_handoff_greeting() -> None:
     [
         ("sold_out", ("카페 라떼", "카푸치노"), "rejected", "죄송해요, 바닐라 라떼는 지금 품절이에요. 대신 카페 라떼, 카푸치노 어떠세요?"),
         ("unknown_item", (), "not_understood", "죄송해요, 메뉴에서 찾지 못했어요. 다시 말씀해 주시겠어요?"),
-        ("ambiguous_item", ("아이스 아메리카노", "아메리카노"), "needs_clarification", "어떤 걸로 드릴까요? 아이스 아메리카노, 아메리카노"),
+        ("ambiguous_item", ("아이스 아메리카노", "아메리카노"), "needs_clarification", "아이스 아메리카노, 아메리카노 중 어떤 걸로 드릴까요?"),
         ("low_confidence", (), "needs_clarification", "잘 못 들었어요. 다시 한 번 말씀해 주시겠어요?"),
         ("not_understood", (), "not_understood", "죄송해요, 잘 이해하지 못했어요. 메뉴 이름과 수량을 말씀해 주세요."),
     ],

@@ -74,7 +74,7 @@ def test_wrong_type_names_field_and_line(tmp_path: Path) -> None:
         ("    default: hot", "    default: warm", "not a value", "default: warm"),
         ("{id: tiramisu,", "{id: cheesecake,", "duplicate item id", "price: 6800"),
         ("price: 6800", "price: -1", "greater than or equal", "price: -1"),
-        ("names: {ko: [티라미수]", "names: {ko: []", "non-empty", "{ko: []"),
+        ("names: {ko: [티라미수, 케이크]", "names: {ko: []", "non-empty", "{ko: []"),
         ("category: dessert, price: 6800", "category: dessert, prize: 6800", "Extra inputs", "prize"),
     ],
 )

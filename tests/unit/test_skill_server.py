@@ -243,8 +243,33 @@ async def test_concurrent_turns_of_one_session_lose_nothing(tmp_path) -> None:
     def turn(line: OrderLine):
         u = Understanding(intent=Intent(name=IntentName.ORDER_ADD, confidence=0.9), lines=(line,))
         extra = VoicegwExtra.of(build_skill_request(u, store="s", session="same", language="ko", utterance="x", channel="voice"))
-        return _run_turn(storage, "s", "same", extra, u, "ko", None, {})
+        return _run_turn(storage, "s", "same", extra, u, "ko", None)
 
     await asyncio.gather(*(asyncio.to_thread(turn, line) for line in lines))
     assert sorted(line.item_id for line in storage.get_cart("s", "same").lines) == sorted(l.item_id for l in lines)
     storage.close()
+
+
+async def test_two_databases_handles_on_one_file_share_the_session(tmp_path) -> None:
+    """Two gateway processes each open the database: turns of one session through both, at the
+    same time, all end in the one cart (the SQLite write lock spans read, apply and save)."""
+    import asyncio
+
+    from voicegw.backend.request_builder import build_skill_request
+    from voicegw.backend.server import _run_turn
+    from voicegw.backend.skill import VoicegwExtra
+    from voicegw.backend.storage import SqliteStorage
+    from voicegw.nlu.types import Intent, IntentName, OrderLine, Understanding
+
+    first, second = SqliteStorage(tmp_path / "shared.db"), SqliteStorage(tmp_path / "shared.db")
+    lines = [OrderLine(item_id=f"item{n}", name=f"item {n}", quantity=1, unit_price=1000) for n in range(12)]
+
+    def turn(storage: SqliteStorage, line: OrderLine):
+        u = Understanding(intent=Intent(name=IntentName.ORDER_ADD, confidence=0.9), lines=(line,))
+        extra = VoicegwExtra.of(build_skill_request(u, store="s", session="same", language="ko", utterance="x", channel="text"))
+        return _run_turn(storage, "s", "same", extra, u, "ko", None)
+
+    await asyncio.gather(*(asyncio.to_thread(turn, (first, second)[n % 2], line) for n, line in enumerate(lines)))
+    assert sorted(line.item_id for line in second.get_cart("s", "same").lines) == sorted(l.item_id for l in lines)
+    first.close()
+    second.close()

@@ -42,7 +42,7 @@ def test_schema_is_versioned_wal_and_reopenable(tmp_path: Path) -> None:
     again.close()
     with sqlite3.connect(path) as c:
         assert c.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert c.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == 1
+        assert c.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == SCHEMA_VERSION
 
 
 def test_cart_save_get_clear(db: SqliteStorage) -> None:

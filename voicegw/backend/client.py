@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from types import TracebackType
+from typing import Any
 
 import aiohttp
 from pydantic import ValidationError
@@ -75,6 +76,23 @@ class SkillClient:
             return SkillResponse.model_validate(data)
         except (ValueError, ValidationError) as err:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
             raise BackendError("backend_bad_response", f"the skill server answered no skill response: {err}") from err
+
+
+    async def relay(self, method: str, path: str, query: dict[str, str], payload: Any = None) -> tuple[int, Any]:
+        """An operator request to an endpoint beside the skill URL (``/faq`` for ``.../skill``):
+        the status and the JSON answer, as the backend gave them."""
+        if self._session is None:
+            await self.open()
+        assert self._session is not None
+        url = self.url.split("?", 1)[0].rstrip("/").removesuffix("/skill") + path
+        try:
+            async with self._session.request(method, url, params=query, json=payload) as resp:
+                return resp.status, await resp.json(content_type=None)
+        except asyncio.TimeoutError as err:
+            raise BackendError("backend_timeout", f"the backend did not answer within {self.timeout_s:g} s",
+                               http_status=504) from err
+        except (aiohttp.ClientError, ValueError) as err:
+            raise BackendError("backend_unavailable", f"the backend gave no JSON answer at {path}: {err}") from err
 
 
 def _snippet(body: bytes, limit: int = 200) -> str:

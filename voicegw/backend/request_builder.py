@@ -80,6 +80,7 @@ def build_skill_request(
                 "candidates": list(understanding.candidates),
                 "idempotency_key": idempotency_key,
                 "confidence": understanding.intent.confidence,
+                "understanding": understanding.model_dump(mode="json"),
             },
         ),
     )

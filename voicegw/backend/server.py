@@ -9,16 +9,15 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import threading
 from collections.abc import Mapping
 from typing import Any
-from weakref import WeakValueDictionary
 
 from aiohttp import web
 from pydantic import ValidationError
 
-from voicegw.backend.skill import SkillRequest, SkillResponse, VoicegwExtra
-from voicegw.backend.storage import FaqEntry, Storage
+from voicegw.backend.records import FaqEntry
+from voicegw.backend.skill import SkillRequest, SkillResponse, VoicegwExtra, operator_label
+from voicegw.backend.storage import Storage
 from voicegw.dialogue.cart import Cart
 from voicegw.dialogue.turns import TurnOutcome, apply_turn, order_placed
 from voicegw.dialogue.replies import Reply
@@ -85,6 +84,12 @@ def _categories(menu: Menu | None) -> dict[str, str]:
 
 
 def _understanding(req: SkillRequest, extra: VoicegwExtra) -> Understanding:
+    """The understanding voicegw sent in full, else rebuilt from the plain skill fields."""
+    if extra.understanding is not None:
+        try:
+            return Understanding.model_validate(extra.understanding)
+        except ValidationError as err:
+            raise RequestError("bad_understanding", f"clientExtra.understanding: {err.errors()[0]['msg']}") from err
     try:
         name = IntentName(req.action.name)
     except ValueError:
@@ -118,54 +123,23 @@ async def handle_skill(request: web.Request) -> web.Response:
     menu = menus.get(store)
     language = extra.language or req.user_request.lang or (menu.language if menu is not None else "ko")
     understanding = _understanding(req, extra)
-    categories = _categories(menu)
-    outcome = await asyncio.to_thread(
-        _run_turn, storage, store, session, extra, understanding, language, menu, categories
-    )
+    outcome = await asyncio.to_thread(_run_turn, storage, store, session, extra, understanding, language, menu)
     data = {
         "status": outcome.status,
         "reason": outcome.reason,
+        "intent": (outcome.intent or understanding.intent.name).value,
+        "sentiment": understanding.sentiment,
         "cart": outcome.cart.to_public(),
         "order_id": outcome.order_id,
         "handoff": outcome.handoff,
     }
     response = SkillResponse.simple(outcome.reply.text, outcome.reply.quick_replies, data)
+    if outcome.handoff:
+        response = response.with_operator_button(operator_label(language))
     return web.json_response(response.to_wire())
 
 
-#: One lock per live session: two turns of the same session (a retry racing the original, two
-#: kiosk taps) run one after the other instead of both loading the old cart and one losing.
-class _SessionLock:
-    """A lock that can be weakly referenced, so idle sessions' locks go away by themselves."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-
-    def __enter__(self) -> None:
-        self._lock.acquire()
-
-    def __exit__(self, *exc: object) -> None:
-        self._lock.release()
-
-
-_session_locks: WeakValueDictionary[tuple[str, str], _SessionLock] = WeakValueDictionary()
-_session_locks_guard = threading.Lock()
-
-
-def _session_lock(store: str, session: str) -> _SessionLock:
-    with _session_locks_guard:
-        lock = _session_locks.get((store, session))
-        if lock is None:
-            lock = _session_locks[(store, session)] = _SessionLock()
-        return lock
-
-
-def _run_turn(storage: Storage, store: str, session: str, *rest: Any) -> TurnOutcome:
-    with _session_lock(store, session):
-        return _apply_and_store(storage, store, session, *rest)
-
-
-def _apply_and_store(
+def _run_turn(
     storage: Storage,
     store: str,
     session: str,
@@ -173,35 +147,34 @@ def _apply_and_store(
     u: Understanding,
     language: str,
     menu: Menu | None,
-    categories: dict[str, str],
 ) -> TurnOutcome:
-    """The blocking part of a turn: load, apply, store or submit (runs in a worker thread)."""
+    """The blocking part of a turn (a worker thread): load the session, apply the turn, store or
+    submit, all in one transaction, so a retry racing the original or a second gateway process
+    waits for this turn instead of both reading the old cart and one losing."""
+    categories = _categories(menu)
     currency = menu.currency if menu is not None else "KRW"
-    cart = storage.get_cart(store, session) or Cart(currency=currency)
-    key = extra.idempotency_key
-    if u.intent.name is IntentName.ORDER_CONFIRM and key and (done := storage.find_order_by_key(key)):
-        # A retried confirm: the cart is already gone; answer with the order the first try stored.
-        base = TurnOutcome(cart=cart, reply=Reply(""))
-        return order_placed(base, done.id, done.lines, done.total, done.currency, language=language, categories=categories)
     faq_answer = None
     if u.intent.name is IntentName.FAQ and u.candidates and u.reason is None:
         entry = storage.get_faq(store, u.candidates[0])
         faq_answer = entry.answer(language) if entry is not None else None
-    last_order_id = None
-    if u.intent.name is IntentName.ORDER_STATUS and not cart.lines:
-        recent = storage.list_orders(store=store, session=session, limit=1)
-        last_order_id = recent[0].id if recent else None
-    outcome = apply_turn(
-        cart, u, language=language, faq_answer=faq_answer, last_order_id=last_order_id, categories=categories
-    )
-    if outcome.submit:
-        order = storage.submit_order(store, session, extra.channel, outcome.cart, key)
-        return order_placed(
-            outcome, order.id, order.lines, order.total, order.currency, language=language, categories=categories
-        )
-    if outcome.cart != cart:
-        storage.save_cart(store, session, outcome.cart)
-    return outcome
+    key = extra.idempotency_key
+    with storage.session_turn(store, session) as turn:
+        cart = turn.cart or Cart(currency=currency)
+        if u.intent.name is IntentName.ORDER_CONFIRM and key and (done := turn.find_order_by_key(key)):
+            # A retried confirm: the cart is already gone; answer with the order the first try stored.
+            base = TurnOutcome(cart=cart, reply=Reply(""))
+            return order_placed(base, done.id, done.lines, done.total, done.currency, language=language, categories=categories)
+        last_order_id = turn.last_order_id() if u.intent.name is IntentName.ORDER_STATUS and not cart.lines else None
+        outcome = apply_turn(cart, u, language=language, state=turn.state, menu=menu, faq_answer=faq_answer,
+                             last_order_id=last_order_id, categories=categories)
+        state = outcome.state or turn.state
+        if outcome.submit:
+            order = turn.submit(extra.channel, outcome.cart, key)
+            outcome = order_placed(outcome, order.id, order.lines, order.total, order.currency,
+                                   language=language, categories=categories)
+        if outcome.cart != cart or state != turn.state or outcome.order_id:
+            turn.save(outcome.cart, state)
+        return outcome
 
 
 # --- operator endpoints ------------------------------------------------------------------

@@ -105,6 +105,8 @@ class VoicegwExtra(BaseModel):
     candidates: list[str] = Field(default_factory=list)
     idempotency_key: str | None = None
     confidence: float | None = None
+    understanding: dict[str, Any] | None = None
+    """The whole ``Understanding`` (nlu/types.py): what voicegw's own skill server reads first."""
 
     @classmethod
     def of(cls, request: SkillRequest) -> VoicegwExtra:
@@ -112,6 +114,13 @@ class VoicegwExtra(BaseModel):
 
 
 # --- response ----------------------------------------------------------------------------
+
+#: The label of Open Builder's operator button, which moves the chat to the store's 상담톡 agents.
+_OPERATOR_LABELS = {"ko": "상담직원 연결", "en": "Chat with staff"}
+
+
+def operator_label(language: str) -> str:
+    return _OPERATOR_LABELS.get((language or "en")[:2].lower(), _OPERATOR_LABELS["en"])
 
 
 class SimpleText(_Wire):
@@ -165,6 +174,13 @@ class SkillResponse(_Wire):
             ),
             data=data,
         )
+
+    def with_operator_button(self, label: str) -> SkillResponse:
+        """Add a textCard whose button hands the chat to a person (Open Builder's ``operator``
+        button action, the channel's 상담톡 agents)."""
+        card = {"textCard": {"text": label, "buttons": [{"label": label, "action": "operator"}]}}
+        outputs = [*self.template.outputs, SkillOutput.model_validate(card)]
+        return self.model_copy(update={"template": self.template.model_copy(update={"outputs": outputs})})
 
     @property
     def text(self) -> str:

@@ -11,18 +11,19 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
+from voicegw.backend.records import FaqEntry, StoredOrder
 from voicegw.backend.skill import Channel
 from voicegw.dialogue.cart import Cart
+from voicegw.dialogue.state import DialogueState
 from voicegw.errors import BackendError
 from voicegw.nlu.types import OrderLine
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -66,82 +67,30 @@ _MIGRATIONS: dict[int, str] = {
         PRIMARY KEY (order_id, position)
     );
     """,
+    # The dialogue state (a question asked, the failure streak, a hand-off) lives beside the cart.
+    2: """
+    ALTER TABLE carts ADD COLUMN state TEXT NOT NULL DEFAULT '{}';
+    """,
 }
 
 
-@dataclass(frozen=True)
-class FaqEntry:
-    id: str
-    category: str = ""
-    questions: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    """Phrasings per language (ko, en)."""
-    answers: dict[str, str] = field(default_factory=dict)
-    """The answer per language."""
+class SessionTurn(Protocol):
+    """One session's state inside one transaction: read, then save or submit, atomically across
+    threads and processes (two gateways on one database never lose a turn)."""
 
-    def answer(self, language: str) -> str:
-        """The answer in ``language``, else Korean, else any."""
-        for lang in (language, "ko", "en"):
-            if self.answers.get(lang):
-                return self.answers[lang]
-        return next(iter(self.answers.values()), "")
+    cart: Cart | None
+    state: DialogueState
 
-    def to_public(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "category": self.category,
-            "questions": {k: list(v) for k, v in self.questions.items()},
-            "answer": dict(self.answers),
-        }
-
-    @classmethod
-    def from_public(cls, data: dict[str, Any]) -> FaqEntry:
-        """From the menu's ``faq:`` shape ``{id, category, questions{lang:[..]}, answer{lang:..}}``."""
-        if not isinstance(data, dict) or not isinstance(data.get("id"), str) or not data["id"]:
-            raise ValueError("an FAQ entry needs a string 'id'")
-        questions = data.get("questions") or {}
-        answers = data.get("answer", data.get("answers")) or {}
-        if not isinstance(questions, dict) or not isinstance(answers, dict):
-            raise ValueError(f"FAQ {data['id']}: 'questions' and 'answer' must be objects keyed by language")
-        return cls(
-            id=data["id"],
-            category=str(data.get("category") or ""),
-            questions={str(k): tuple(str(q) for q in v) for k, v in questions.items()},
-            answers={str(k): str(v) for k, v in answers.items()},
-        )
-
-
-@dataclass(frozen=True)
-class StoredOrder:
-    id: str
-    """Short readable id (A-0001) a person can say at the counter."""
-    store: str
-    session: str
-    channel: Channel
-    lines: tuple[OrderLine, ...]
-    total: int
-    """Sum of unit_price x quantity, in the currency's minor-free unit (KRW, or cents)."""
-    currency: str
-    status: str
-    created_at: str
-    """ISO 8601, UTC."""
-    idempotency_key: str | None = None
-
-    def to_public(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "store": self.store,
-            "session": self.session,
-            "channel": self.channel,
-            "lines": [line.model_dump(mode="json", exclude={"origin"}) for line in self.lines],
-            "total": self.total,
-            "currency": self.currency,
-            "status": self.status,
-            "created_at": self.created_at,
-        }
+    def save(self, cart: Cart, state: DialogueState) -> None: ...
+    def submit(self, channel: Channel, cart: Cart, idempotency_key: str | None) -> StoredOrder: ...
+    def find_order_by_key(self, idempotency_key: str) -> StoredOrder | None: ...
+    def last_order_id(self) -> str | None: ...
 
 
 class Storage(Protocol):
     """What the reference skill server needs from a database (blocking calls)."""
+
+    def session_turn(self, store: str, session: str) -> AbstractContextManager[SessionTurn]: ...
 
     def get_cart(self, store: str, session: str) -> Cart | None: ...
     def save_cart(self, store: str, session: str, cart: Cart) -> None: ...
@@ -217,6 +166,16 @@ class SqliteStorage:
     def schema_version(self) -> int:
         with self._lock:
             return self._conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0]
+
+    # --- one turn of a session ------------------------------------------------------------
+
+    @contextmanager
+    def session_turn(self, store: str, session: str) -> Iterator[SessionTurn]:
+        """The session's cart and dialogue state under the database write lock (BEGIN
+        IMMEDIATE) until the block ends: turns of one session, from any thread or process, run
+        one after the other and commit all or nothing."""
+        with self._tx() as c:
+            yield _SqliteSessionTurn(self, c, store, session)
 
     # --- carts ---------------------------------------------------------------------------
 
@@ -374,3 +333,46 @@ class SqliteStorage:
         with self._lock:
             rows = self._conn.execute("SELECT * FROM faq WHERE store = ? ORDER BY id", (store,)).fetchall()
         return [self._faq_from_row(r) for r in rows]
+
+
+class _SqliteSessionTurn:
+    """``SessionTurn`` on the connection of an open transaction."""
+
+    def __init__(self, storage: SqliteStorage, c: sqlite3.Connection, store: str, session: str) -> None:
+        self._storage, self._c, self.store, self.session = storage, c, store, session
+        row = c.execute("SELECT lines, currency, state FROM carts WHERE store = ? AND session = ?", (store, session)).fetchone()
+        self.cart = None if row is None else Cart(
+            lines=tuple(OrderLine.model_validate(d) for d in json.loads(row["lines"])), currency=row["currency"]
+        )
+        self.state = DialogueState() if row is None else DialogueState.model_validate_json(row["state"])
+
+    def save(self, cart: Cart, state: DialogueState) -> None:
+        if not cart.lines and state == DialogueState():  # nothing to remember: no row
+            self._c.execute("DELETE FROM carts WHERE store = ? AND session = ?", (self.store, self.session))
+            return
+        self._c.execute(
+            "INSERT INTO carts (store, session, lines, currency, updated_at, state) VALUES (?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (store, session) DO UPDATE SET lines = excluded.lines, currency = excluded.currency,"
+            " updated_at = excluded.updated_at, state = excluded.state",
+            (self.store, self.session, _dump_lines(cart.lines), cart.currency, _now(), state.model_dump_json()),
+        )
+
+    def submit(self, channel: Channel, cart: Cart, idempotency_key: str | None) -> StoredOrder:
+        if channel not in ("voice", "text"):
+            raise BackendError("bad_channel", f"channel must be voice or text, not {channel!r}")
+        done = self.find_order_by_key(idempotency_key) if idempotency_key is not None else None
+        if done is not None:
+            return done
+        order_id = self._storage._insert_order(self._c, self.store, self.session, channel, cart, idempotency_key)
+        row = self._c.execute("SELECT * FROM orders WHERE id = ?", (order_id,)).fetchone()
+        return self._storage._order_from_row(row)
+
+    def find_order_by_key(self, idempotency_key: str) -> StoredOrder | None:
+        row = self._c.execute("SELECT * FROM orders WHERE idempotency_key = ?", (idempotency_key,)).fetchone()
+        return None if row is None else self._storage._order_from_row(row)
+
+    def last_order_id(self) -> str | None:
+        row = self._c.execute(
+            "SELECT id FROM orders WHERE store = ? AND session = ? ORDER BY seq DESC LIMIT 1", (self.store, self.session)
+        ).fetchone()
+        return None if row is None else row["id"]

@@ -83,8 +83,36 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Sorry, {item} is sold out right now. How about {candidates} instead?",
     },
     "ambiguous_item": {
-        "ko": "어떤 걸로 드릴까요? {candidates}",
+        "ko": "{candidates} 중 어떤 걸로 드릴까요?",
         "en": "Which one would you like: {candidates}?",
+    },
+    "missing_option": {
+        "ko": "{item}{particle} 어떤 {group}{group_particle} 드릴까요? {candidates}",
+        "en": "Which {group} would you like for the {item}: {candidates}?",
+    },
+    "missing_item": {
+        "ko": "어떤 메뉴로 드릴까요?",
+        "en": "Which item would you like that for?",
+    },
+    "gave_up": {
+        "ko": "죄송해요, {item}{particle} 담지 못했어요. 직원을 연결해 드릴까요?",
+        "en": "Sorry, I couldn't add the {item}. Shall I get a member of staff?",
+    },
+    "empathy": {
+        "ko": "불편을 드려 죄송해요.",
+        "en": "I'm sorry about the trouble.",
+    },
+    "frustrated": {
+        "ko": "불편을 드려 정말 죄송해요. 직원을 연결해 드릴까요, 아니면 원하시는 메뉴를 다시 한 번 말씀해 주시겠어요?",
+        "en": "I'm really sorry for the trouble. Shall I get a member of staff, or would you like to tell me your order again?",
+    },
+    "offer_staff": {
+        "ko": "계속 어려우시면 직원을 연결해 드릴게요.",
+        "en": "If this keeps going wrong, I can get a member of staff for you.",
+    },
+    "handoff_cart": {
+        "ko": "직원을 연결해 드릴게요. 장바구니에 담긴 {lines}(합계 {total})도 함께 전달했어요. 잠시만 기다려 주세요.",
+        "en": "I'll get a member of staff for you and pass on your cart: {lines}, total {total}. One moment, please.",
     },
     "low_confidence": {
         "ko": "잘 못 들었어요. 다시 한 번 말씀해 주시겠어요?",
@@ -108,6 +136,8 @@ QUICK_REPLIES: dict[str, dict[str, tuple[str, ...]]] = {
     "start": {"ko": ("메뉴 추천", "직원 연결"), "en": ("Recommend something", "Talk to staff")},
     "help": {"ko": ("장바구니 확인", "직원 연결"), "en": ("Show my cart", "Talk to staff")},
     "faq_missing": {"ko": ("직원 연결",), "en": ("Talk to staff",)},
+    "staff": {"ko": ("직원 연결",), "en": ("Talk to staff",)},
+    "frustrated": {"ko": ("직원 연결", "장바구니 확인"), "en": ("Talk to staff", "Show my cart")},
 }
 
 # Counter words for Korean quantities: drinks are counted in 잔, everything else in 개. With no

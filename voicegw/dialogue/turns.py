@@ -1,19 +1,31 @@
-"""One understood turn applied to a cart: pure, no I/O.
+"""One understood turn applied to a session (cart + dialogue state): pure, no I/O.
 
-The caller (the skill server) does the I/O around it: it loads the cart and the FAQ answer
-before, and stores the cart or submits the order after (``TurnOutcome.submit``), then calls
+The caller (the skill server) does the I/O around it: it loads the cart, the state and the FAQ
+answer before, and stores them or submits the order after (``TurnOutcome.submit``), then calls
 ``order_placed`` for the confirmation reply.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
+from voicegw.dialogue import clarify, feelings
 from voicegw.dialogue import replies as R
 from voicegw.dialogue.cart import Cart
+from voicegw.dialogue.cart_ops import (
+    add_lines,
+    apply_options,
+    change_lines,
+    reduce_newest,
+    remove_lines,
+    swap_lines,
+    with_defaults,
+)
+from voicegw.dialogue.outcome import TurnOutcome  # noqa: F401  (the skill server imports it from here)
 from voicegw.dialogue.replies import Reply
+from voicegw.dialogue.state import DialogueState
+from voicegw.nlu.menu import Menu
 from voicegw.nlu.types import IntentName, OrderLine, Understanding
 from voicegw.turn import TurnStatus
 
@@ -26,100 +38,15 @@ REASON_STATUS: dict[str, TurnStatus] = {
     "sold_out": "rejected",
     "ambiguous_item": "needs_clarification",
     "low_confidence": "needs_clarification",
+    "missing_option": "needs_clarification",
+    "missing_item": "needs_clarification",
+    "frustrated": "needs_clarification",
+    "not_in_cart": "not_understood",
+    "empty_cart": "rejected",
 }
-
-#: An utterance names a quantity ("한 잔", "2개", "two"): then remove/change use it, otherwise
-#: "아메리카노 빼줘" means the whole line, not one cup.
-_QUANTITY = re.compile(
-    r"\d|(?:한|하나|두|둘|세|셋|석|네|넷|다섯|여섯|일곱|여덟|아홉|열)\s*(?:잔|개|컵|병|조각|판|인분)"
-    r"|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|a couple)\b",
-    re.IGNORECASE,
-)
 _MAX_QUICK_REPLIES = 10  # Open Builder's limit
-
-
-@dataclass(frozen=True)
-class TurnOutcome:
-    cart: Cart
-    """The cart after the turn (unchanged for anything but add/remove/change/cancel)."""
-    reply: Reply
-    status: TurnStatus = "ok"
-    reason: str | None = None
-    submit: bool = False
-    """order.confirm on a non-empty cart: the caller submits ``cart`` and calls ``order_placed``."""
-    handoff: bool = False
-    """A person should take over the conversation."""
-    order_id: str | None = None
-
-
-def says_quantity(origin: str) -> bool:
-    return bool(_QUANTITY.search(origin))
-
-
-def _option_key(line: OrderLine) -> frozenset[tuple[str, str, str]]:
-    return frozenset((o.group, o.value, o.amount) for o in line.options)
-
-
-def _matches(cart_line: OrderLine, target: OrderLine) -> bool:
-    """Same item, and every option the user named is on the cart line ("the iced one")."""
-    have = {(o.group, o.value) for o in cart_line.options}
-    return cart_line.item_id == target.item_id and all((o.group, o.value) in have for o in target.options)
-
-
-def _explicit_quantity(line: OrderLine) -> bool:
-    # Without the words (a line built by hand) only a quantity above 1 can have been said.
-    return says_quantity(line.origin) if line.origin else line.quantity > 1
-
-
-def add_lines(cart: Cart, lines: tuple[OrderLine, ...]) -> Cart:
-    """Append lines; a line with the same item and options as one in the cart adds its quantity."""
-    result = list(cart.lines)
-    for new in lines:
-        for i, old in enumerate(result):
-            if old.item_id == new.item_id and _option_key(old) == _option_key(new):
-                result[i] = replace_line(old, quantity=old.quantity + new.quantity)
-                break
-        else:
-            result.append(new)
-    return cart.model_copy(update={"lines": tuple(result)})
-
-
-def replace_line(line: OrderLine, **changes: object) -> OrderLine:
-    return line.model_copy(update=changes)
-
-
-def remove_lines(cart: Cart, targets: tuple[OrderLine, ...]) -> tuple[Cart, tuple[OrderLine, ...]]:
-    """Remove matching lines, newest first; a said quantity reduces instead. Returns what went."""
-    result = list(cart.lines)
-    removed: list[OrderLine] = []
-    for target in targets:
-        left = target.quantity if _explicit_quantity(target) else None  # None: all of them
-        for i in range(len(result) - 1, -1, -1):
-            line = result[i]
-            if line is None or not _matches(line, target) or left == 0:
-                continue
-            take = line.quantity if left is None else min(left, line.quantity)
-            removed.append(replace_line(line, quantity=take))
-            result[i] = replace_line(line, quantity=line.quantity - take) if take < line.quantity else None
-            if left is not None:
-                left -= take
-    kept = tuple(line for line in result if line is not None)
-    return cart.model_copy(update={"lines": kept}), tuple(removed)
-
-
-def change_lines(cart: Cart, targets: tuple[OrderLine, ...]) -> tuple[Cart, tuple[OrderLine, ...]]:
-    """Replace the newest line of the same item with the understood one (keeping its quantity
-    unless one was said). Returns the new lines."""
-    result = list(cart.lines)
-    changed: list[OrderLine] = []
-    for target in targets:
-        for i in range(len(result) - 1, -1, -1):
-            if result[i].item_id == target.item_id:
-                quantity = target.quantity if _explicit_quantity(target) else result[i].quantity
-                result[i] = replace_line(target, quantity=quantity)
-                changed.append(result[i])
-                break
-    return cart.model_copy(update={"lines": tuple(result)}), tuple(changed)
+SURE = 0.9
+"""Confidence above which options said alone, with nothing asked, change the newest line."""
 
 
 def readback(cart: Cart, language: str, categories: Mapping[str, str] | None = None) -> str:
@@ -159,42 +86,87 @@ def apply_turn(
     understanding: Understanding,
     *,
     language: str = R.DEFAULT_LANGUAGE,
+    state: DialogueState | None = None,
+    menu: Menu | None = None,
     faq_answer: str | None = None,
     last_order_id: str | None = None,
     categories: Mapping[str, str] | None = None,
 ) -> TurnOutcome:
-    """Apply one understood turn to ``cart``.
+    """Apply one understood turn to ``cart`` and the dialogue ``state``.
 
+    ``menu``: the store's menu, to reprice changed lines and to ask for required options.
     ``faq_answer``: the answer to the FAQ ``understanding.candidates[0]`` names, looked up by the
     caller. ``last_order_id``: the session's latest order, for order.status on an empty cart.
     ``categories``: item id -> menu category, for Korean counter words (잔, 개).
     A turn with a ``reason`` never changes the cart: a refused or unclear turn asks again.
     """
-    u, lang = understanding, language
-    ordering = R.quick_replies("ordering", lang)
+    state = state or DialogueState()
+    facts = _Facts(menu, language, faq_answer, last_order_id, categories)
+    outcome = _dispatch(cart, understanding, state, facts)
+    return feelings.settle(outcome, understanding, state, language)
+
+
+@dataclass(frozen=True)
+class _Facts:
+    """What the caller knows around a turn (apply_turn's keyword arguments)."""
+
+    menu: Menu | None
+    lang: str
+    faq_answer: str | None
+    last_order_id: str | None
+    categories: Mapping[str, str] | None
+
+
+def _dispatch(cart: Cart, u: Understanding, state: DialogueState, facts: _Facts) -> TurnOutcome:
+    menu, lang = facts.menu, facts.lang
+    if state.pending is not None:
+        answered = clarify.answer_pending(cart, state, u, menu, lang, facts.categories)
+        if answered is not None:
+            return answered
+        if u.reason is not None or u.intent.name is IntentName.UNKNOWN:
+            return clarify.reask(cart, state, lang, menu)
+        if u.intent.name not in (IntentName.FAQ, IntentName.ORDER_STATUS, IntentName.GREETING):
+            state = state.model_copy(update={"pending": None})  # the customer moved on
+    if u.reason == "missing_option" and u.missing_group:
+        return clarify.ask_option(cart, u, state, menu, lang)
+    if u.reason == "ambiguous_item" and u.candidates:
+        return clarify.ask_choice(cart, u, state, lang)
     if u.reason is not None:
-        return _reason_outcome(cart, u, lang)
+        return replace(_reason_outcome(cart, u, lang), state=state)
+    outcome = _intent_outcome(cart, u, state, facts)
+    return replace(outcome, state=outcome.state or state)
+
+
+def _intent_outcome(cart: Cart, u: Understanding, state: DialogueState, facts: _Facts) -> TurnOutcome:
+    menu, lang, categories = facts.menu, facts.lang, facts.categories
+    faq_answer, last_order_id = facts.faq_answer, facts.last_order_id
+    ordering = R.quick_replies("ordering", lang)
     name = u.intent.name
+    if name is IntentName.ORDER_ADD and u.lines and u.amends:
+        return _amend(cart, u, menu, lang, categories)
     if name is IntentName.ORDER_ADD and u.lines:
         new_cart = add_lines(cart, u.lines)
         return TurnOutcome(new_cart, Reply(R.text("added", lang, lines=R.format_lines(u.lines, lang, categories)), ordering))
-    if name in (IntentName.ORDER_REMOVE, IntentName.ORDER_CHANGE) and u.lines:
-        op, key = (remove_lines, "removed") if name is IntentName.ORDER_REMOVE else (change_lines, "changed")
-        new_cart, done = op(cart, u.lines)
+    if name is IntentName.ORDER_ADD and u.options:
+        return _options_alone(cart, u, menu, lang, categories)
+    if name is IntentName.ORDER_CHANGE and (u.lines or u.options):
+        return _change(cart, u, menu, lang, categories)
+    if name is IntentName.ORDER_REMOVE and not u.lines and u.held_quantity:
+        new_cart, done = reduce_newest(cart, u.held_quantity)
         if not done:
-            said = u.lines[0].name
-            text = R.text(
-                "not_in_cart", lang, lines=said, particle=R.subject_particle(said), cart=readback(cart, lang, categories)
-            )
-            return TurnOutcome(cart, Reply(text, ordering if cart.lines else ()), "not_understood", "not_in_cart")
-        said = R.format_lines(done, lang, categories)
-        text = R.text(key, lang, lines=said, particle=R.direction_particle(said), cart=readback(new_cart, lang, categories))
-        return TurnOutcome(new_cart, Reply(text, ordering if new_cart.lines else ()))
+            return _not_in_cart(cart, R.text("this_item", lang), lang, categories)
+        return _changed_reply(new_cart, done, "removed", lang, categories)
+    if name is IntentName.ORDER_REMOVE and u.lines:
+        new_cart, done = remove_lines(cart, u.lines)
+        if not done:
+            return _not_in_cart(cart, u.lines[0].name, lang, categories)
+        return _changed_reply(new_cart, done, "removed", lang, categories)
     if name is IntentName.ORDER_CANCEL:
         return TurnOutcome(Cart(currency=cart.currency), Reply(R.text("cancelled", lang), R.quick_replies("start", lang)))
     if name is IntentName.ORDER_CONFIRM:
         if not cart.lines:
-            return TurnOutcome(cart, Reply(R.text("confirm_empty", lang), R.quick_replies("start", lang)), reason="empty_cart")
+            reply = Reply(R.text("confirm_empty", lang), R.quick_replies("start", lang))
+            return TurnOutcome(cart, reply, REASON_STATUS["empty_cart"], "empty_cart")
         return TurnOutcome(cart, Reply(readback(cart, lang, categories)), submit=True)
     if name is IntentName.ORDER_STATUS:
         if not cart.lines and last_order_id:
@@ -207,10 +179,82 @@ def apply_turn(
         text = R.text("faq_not_found", lang)
         return TurnOutcome(cart, Reply(text, R.quick_replies("faq_missing", lang)), "not_understood", "faq_not_found")
     if name is IntentName.HANDOFF:
-        return TurnOutcome(cart, Reply(R.text("handoff", lang)), handoff=True)
+        return _handoff(cart, state, lang, categories)
     if name is IntentName.GREETING:
         return TurnOutcome(cart, Reply(R.text("greeting", lang), R.quick_replies("start", lang)))
     return _reason_outcome(cart, u.model_copy(update={"reason": "not_understood"}), lang)
+
+
+def _change(
+    cart: Cart, u: Understanding, menu: Menu | None, lang: str, categories: Mapping[str, str] | None
+) -> TurnOutcome:
+    """An item swap, new options or a new quantity for a line in the cart."""
+    if u.replaced:
+        new_cart, done = swap_lines(cart, u.replaced, u.lines)
+        if not done:  # the one given up is an option of a line (콜라는 사이다로: the set's drink)
+            new_cart, done = apply_options(cart, u.options, menu, lang)
+        if not done and u.lines:  # "콜라 말고 사이다요" with no cola in the cart: just the new item
+            added = add_lines(cart, u.lines)
+            text = R.text("added", lang, lines=R.format_lines(u.lines, lang, categories))
+            return TurnOutcome(added, Reply(text, R.quick_replies("ordering", lang)), intent=IntentName.ORDER_ADD)
+    else:
+        new_cart, done = change_lines(cart, u.lines, menu, lang) if u.lines else (cart, ())
+        if not done:
+            new_cart, done = apply_options(cart, u.options, menu, lang)
+    if not done:
+        said = u.lines[0].name if u.lines else R.text("this_item", lang)
+        return _not_in_cart(cart, said, lang, categories)
+    return _changed_reply(new_cart, done, "changed", lang, categories)
+
+
+def _amend(
+    cart: Cart, u: Understanding, menu: Menu | None, lang: str, categories: Mapping[str, str] | None
+) -> TurnOutcome:
+    """"베이글은 데워서 주세요": the bagel in the cart is warmed; with none there, one is added."""
+    new_cart, done = change_lines(cart, u.lines, menu, lang)
+    if done:
+        return replace(_changed_reply(new_cart, done, "changed", lang, categories), intent=IntentName.ORDER_CHANGE)
+    lines = tuple(with_defaults(line, menu, lang) for line in u.lines)
+    text = R.text("added", lang, lines=R.format_lines(lines, lang, categories))
+    return TurnOutcome(add_lines(cart, lines), Reply(text, R.quick_replies("ordering", lang)))
+
+
+def _options_alone(
+    cart: Cart, u: Understanding, menu: Menu | None, lang: str, categories: Mapping[str, str] | None
+) -> TurnOutcome:
+    """"아이스로요" with nothing asked: the newest line that takes it changes; when other words
+    were not understood ("a small mocca with almond milk": an item the menu lacks) or the cart
+    is empty, it asks which item."""
+    new_cart, done = apply_options(cart, u.options, menu, lang) if u.intent.confidence >= SURE else (cart, ())
+    if done:
+        outcome = _changed_reply(new_cart, done, "changed", lang, categories)
+        return replace(outcome, intent=IntentName.ORDER_CHANGE)
+    quick = R.quick_replies("help", lang)
+    return TurnOutcome(cart, Reply(R.text("missing_item", lang), quick), "needs_clarification", "missing_item")
+
+
+def _changed_reply(
+    new_cart: Cart, done: tuple[OrderLine, ...], key: str, lang: str, categories: Mapping[str, str] | None
+) -> TurnOutcome:
+    said = R.format_lines(done, lang, categories)
+    text = R.text(key, lang, lines=said, particle=R.direction_particle(said), cart=readback(new_cart, lang, categories))
+    return TurnOutcome(new_cart, Reply(text, R.quick_replies("ordering", lang) if new_cart.lines else ()))
+
+
+def _not_in_cart(cart: Cart, said: str, lang: str, categories: Mapping[str, str] | None) -> TurnOutcome:
+    text = R.text("not_in_cart", lang, lines=said, particle=R.subject_particle(said), cart=readback(cart, lang, categories))
+    reply = Reply(text, R.quick_replies("ordering", lang) if cart.lines else ())
+    return TurnOutcome(cart, reply, REASON_STATUS["not_in_cart"], "not_in_cart")
+
+
+def _handoff(cart: Cart, state: DialogueState, lang: str, categories: Mapping[str, str] | None) -> TurnOutcome:
+    """A person takes over; the cart stays and goes with the session to them."""
+    if cart.lines:
+        text = R.text("handoff_cart", lang, lines=R.format_lines(cart.lines, lang, categories),
+                      total=R.format_money(cart.total, cart.currency, lang))
+    else:
+        text = R.text("handoff", lang)
+    return TurnOutcome(cart, Reply(text), handoff=True, state=state.model_copy(update={"handed_off": True}))
 
 
 def order_placed(

@@ -16,6 +16,7 @@ from voicegw.backend.embedded import EmbeddedBackend
 from voicegw.errors import ModelError
 from voicegw.gateway import routes
 from voicegw.gateway.errors import make_error_middleware
+from voicegw.gateway.faq_sync import FaqSync, faq_url
 from voicegw.gateway.services import SERVICES, Services
 from voicegw.nlu.loader import load_menus
 from voicegw.nlu.menu import Menu
@@ -53,9 +54,14 @@ async def _backend_ctx(app: web.Application) -> AsyncIterator[None]:
         log.info("reference skill server (SQLite %s) listening at %s", settings.database_path, url)
     services.backend = SkillClient(url, timeout_s=settings.backend.timeout_s)
     await services.backend.open()
+    # Match questions against the backend's FAQ (operator edits included), refreshed in place.
+    services.menus = menus = dict(services.menus)
+    services.faq_sync = faq = FaqSync(menus, faq_url(url))
+    await faq.start()
     try:
         yield
     finally:
+        await faq.stop()
         await services.backend.close()
         if services.embedded is not None:
             await services.embedded.stop()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from voicegw.backend.skill import SkillRequest, SkillResponse
+from voicegw.backend.skill import SkillRequest, SkillResponse, operator_label
 from voicegw.gateway.inputs import (
     new_session_id,
     read_audio_upload,
@@ -25,6 +25,8 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/v1/text/orders", text_order)
     app.router.add_post("/kakao/skill", kakao_skill)
     app.router.add_post("/v1/audio/transcriptions", transcription)
+    app.router.add_get("/v1/faq", faq_entries)
+    app.router.add_put("/v1/faq", faq_entries)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
@@ -95,18 +97,36 @@ async def kakao_skill(request: web.Request) -> web.Response:
     )
     result = await _pipeline(request).text_turn(utterance or " ", ctx)
     _services(request).metrics.turns.labels("kakao", result.status).inc()
-    response = SkillResponse.simple(
-        result.reply.text,
-        result.reply.quick_replies,
-        data={
-            "status": result.status,
-            "intent": result.intent.name.value if result.intent else None,
-            "cart": result.cart.model_dump() if result.cart else None,
-            "order_id": result.order_id,
-            "handoff": result.handoff,
-        },
-    )
+    # The whole turn result rides in ``data``: a kakao client sees what a voice client sees.
+    response = SkillResponse.simple(result.reply.text, result.reply.quick_replies, data=result.to_json())
+    if result.handoff:
+        response = response.with_operator_button(operator_label(result.language))
     return web.json_response(response.to_wire())
+
+
+FAQ_MAX_BYTES = 1024 * 1024
+
+
+class FaqUpload(BaseModel):
+    """``{"faq": [entries]}``; the backend checks each entry (id, category, questions, answer)."""
+
+    model_config = ConfigDict(extra="forbid")
+    faq: list[dict] = Field(max_length=2000)
+
+
+async def faq_entries(request: web.Request) -> web.Response:
+    """The store's FAQ database, read (GET) or edited (PUT ``{"faq": [entries]}``) on the backend;
+    an edit is matched from the next turn on."""
+    services = _services(request)
+    store = valid_id(request.query.get("store"), "store")
+    assert services.backend is not None, "the backend client is opened at start"
+    payload = None
+    if request.method == "PUT":
+        payload = (await read_json(request, FaqUpload, max_bytes=FAQ_MAX_BYTES)).model_dump()
+    status, answer = await services.backend.relay(request.method, "/faq", {"store": store}, payload)
+    if request.method == "PUT" and status == 200 and services.faq_sync is not None:
+        await services.faq_sync.refresh()
+    return web.json_response(answer, status=status)
 
 
 _RESPONSE_FORMATS = {"json", "text", "verbose_json"}

@@ -12,6 +12,7 @@ from voicegw.asr.engine import TranscriberPool
 from voicegw.backend.client import SkillClient
 from voicegw.backend.embedded import EmbeddedBackend
 from voicegw.errors import ModelError
+from voicegw.gateway.faq_sync import FaqSync
 from voicegw.gateway.metrics import Metrics
 from voicegw.nlu.menu import Menu
 from voicegw.pipeline import Pipeline
@@ -31,6 +32,7 @@ class Services:
     model_ready: asyncio.Event = field(default_factory=asyncio.Event)
     model_error: ModelError | None = None
     pipeline: Pipeline | None = None
+    faq_sync: FaqSync | None = None
 
 
 SERVICES = web.AppKey("services", Services)

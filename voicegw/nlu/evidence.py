@@ -17,6 +17,8 @@ from collections.abc import Iterable
 
 from voicegw.nlu.intents import PhraseHits
 from voicegw.nlu.lexicon import LanguageRules
+from voicegw.nlu.matcher import Target
+from voicegw.nlu.menu import Menu
 from voicegw.nlu.normalize import Normalized
 from voicegw.nlu.segments import Segment
 from voicegw.nlu.tagger import Span
@@ -34,7 +36,7 @@ EXACT_SCORE = 100.0
 ORDER_CUE_KINDS = frozenset({"number", "counter", "option", "group", "amount"})
 """Span kinds that are order evidence for the item of their segment."""
 
-EXPLAINING_PHRASES = ("confirm", "greeting", "remove", "cancel", "handoff")
+EXPLAINING_PHRASES = ("confirm", "greeting", "remove", "cancel", "handoff", "change", "status", "frustrated")
 """Intent phrase keys whose words count as explained; ``question`` words (what, how) do not, since
 they are as common in talk as in orders."""
 
@@ -62,15 +64,30 @@ def exact(seg: Segment) -> bool:
     return seg.item.score >= EXACT_SCORE
 
 
-def cued(seg: Segment) -> bool:
-    """The segment holds order words of its own: a quantity, counter, option or amount."""
-    return any(s.kind in ORDER_CUE_KINDS for s in seg.spans)
+def cued(seg: Segment, menu: Menu | None = None) -> bool:
+    """The segment holds order words of its own: a quantity, counter, option or amount. With the
+    menu at hand, an option counts only if the item takes it: "아이스틱, 청포도, 데우기" recites
+    menu words, it does not order an iced tea made with grapes and warmed."""
+    groups = _option_groups(seg, menu)
+    return any(s.kind in ORDER_CUE_KINDS and (groups is None or s.kind not in ("option", "group")
+                                              or any(_group_of(t) in groups for t in s.targets))
+               for s in seg.spans)
 
 
-def supported(segments: tuple[Segment, ...], normalized: Normalized) -> bool:
+def _option_groups(seg: Segment, menu: Menu | None) -> set[str] | None:
+    if menu is None:
+        return None
+    return {g for t in seg.item.targets_of("item") for g in menu.item(t.id).option_groups}
+
+
+def _group_of(target: Target) -> str:
+    return target.group if target.kind == "option" else target.id
+
+
+def supported(segments: tuple[Segment, ...], normalized: Normalized, menu: Menu | None = None) -> bool:
     """Every item has order evidence: exact itself, cued, or in an utterance that is evidently an
     order (a request phrase, or another item that is exact or cued)."""
-    standing = [seg for seg in segments if exact(seg) or cued(seg)]
+    standing = [seg for seg in segments if exact(seg) or cued(seg, menu)]
     if len(standing) == len(segments):
         return True
     return normalized.request or bool(standing)

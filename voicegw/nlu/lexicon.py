@@ -44,8 +44,23 @@ class LanguageRules:
     function_words: frozenset[str] = frozenset()
     """Words that carry no content (you, what, can, is): neither evidence for an order nor against
     it, so the parser's coverage (coverage.py) leaves them out. Kept in the tokens, unlike stopwords."""
+    spellings: tuple[tuple[str, str], ...] = ()
+    """Spelling variants rewritten inside words before anything else (셋트 -> 세트, 주세여 -> 주세요)."""
+    contractions: tuple[tuple[str, str], ...] = ()
+    """Whole words that are a noun and a particle run together (걸로 -> 거로: 큰 걸로 = 큰 거로)."""
+    expansions: tuple[tuple[str, str], ...] = ()
+    """Whole words that stand for several menu words (아아 -> 아이스 아메리카노): ordering slang."""
+    repair_words: frozenset[str] = frozenset()
+    """A word between two quantities that takes the first one back (한 잔, 아니 두 잔 -> 두 잔)."""
+    distributive_particles: frozenset[str] = frozenset()
+    """A particle on a counter that gives its quantity to each item listed before it too
+    (크루아상이랑 베이글 두 개씩 -> two of each)."""
+    question_openers: frozenset[str] = frozenset()
+    """First words that make an utterance a question without a question mark (is delivery available)."""
     quantity_follows_item: bool = True
     """Korean says the quantity after the item (라떼 두 잔); English before (two lattes)."""
+    make_it_phrases: tuple[str, ...] = ()
+    """Request phrases that ask for an item to be made a way (로 해 주세요), as said."""
     min_stem_chars: int = 2
     """A particle or ending is cut only when this many characters stay."""
 
@@ -60,24 +75,35 @@ KO = LanguageRules(
     language="ko",
     fillers=frozenset({
         "음", "음음", "어", "어어", "그", "저", "저기", "아", "에", "흠", "뭐", "그러니까", "일단", "혹시", "좀", "네네",
+        "와", "우와", "진짜", "정말", "엄청",
     }),
     stopwords=frozenset(),
     polite_phrases=(
         "해 주세요", "해 주실래요", "해 줘요", "해 줘", "주실 수 있나요", "부탁해요", "부탁드립니다", "부탁드려요", "주세요", "줘요", "줘",
-        "할게요", "할래요",
+        "할게요", "할래요", "해 주시겠어요", "주시겠어요", "주십시오", "줄래요", "주실래요",
     ),
     polite_endings=(
         "하겠습니다", "해주세요", "해주실래요", "주실래요", "해주실", "할게요", "할께요", "할래요", "해줘요", "해줘", "주세요", "줘요",
-        "드릴게요", "해서", "이요", "해요", "줘", "해", "요",
+        "드릴게요", "해서요", "해서", "인데요", "인데", "이요", "해요", "줘", "해", "요",
     ),
-    particles=("이랑", "으로", "하고", "에서", "랑", "와", "과", "는", "은", "를", "을", "이", "가", "도", "로", "에", "만"),
+    particles=("이랑", "으로", "하고", "에서", "랑", "와", "과", "는", "은", "를", "을", "이", "가", "도", "로", "에", "만",
+               "씩"),
     conjunction_particles=frozenset({"이랑", "랑", "하고", "와", "과"}),
-    boundary_words=frozenset({"그리고", "하고", "랑", "또", "그다음", "다음"}),
+    boundary_words=frozenset({"그리고", "하고", "랑", "또", "그다음", "다음", "주시고", "주고", "해주시고", "해주고"}),
+    make_it_phrases=("해 주세요", "해주세요", "해 줘", "해줘", "해 주실래요", "해 주시겠어요", "해 달라", "해 달라고요",
+                     "해달라고요", "해 줄래요", "해 주실 수 있나요"),
     counters=frozenset({"잔", "개", "세트", "조각", "병", "캔", "컵", "명", "인분", "봉지", "판", "박스", "덩이", "통"}),
     set_counters=frozenset({"세트"}),
     attach_back_particles=frozenset({"로", "으로"}),
     replaced_after=frozenset({"대신", "말고"}),
-    function_words=frozenset({"이거", "그거", "저거", "이것", "그것", "것", "거", "수", "나", "내", "제", "저희", "우리"}),
+    function_words=frozenset({"이거", "그거", "저거", "이것", "그것", "것", "거", "수", "나", "내", "제", "저희", "우리",
+                              # "put in / on top": how an option is said (오트 우유 많이 넣어서), not content
+                              "넣어", "넣어서", "넣고", "올려", "올려서", "올리고"}),
+    spellings=(("셋트", "세트"), ("주세여", "주세요"), ("할께요", "할게요"), ("주 세요", "주세요")),
+    contractions=(("걸로", "거로"), ("걸", "거를"), ("건", "거는")),
+    expansions=(("아아", "아이스 아메리카노"), ("뜨아", "따뜻한 아메리카노"), ("따아", "따뜻한 아메리카노")),
+    repair_words=frozenset({"아니", "아니다", "아니아니", "아니지"}),
+    distributive_particles=frozenset({"씩"}),
     quantity_follows_item=True,
 )
 
@@ -87,7 +113,11 @@ EN = LanguageRules(
         "uh", "um", "umm", "uhm", "er", "erm", "hmm", "like", "so", "well", "just", "actually",
         "oh",
     }),
-    stopwords=frozenset({"a", "an", "the", "of", "my", "me", "i", "some", "please", "us"}),
+    # "could" is dropped too: fuzzy matching hears it as the temperature "cold" (could I also have).
+    stopwords=frozenset({"a", "an", "the", "of", "my", "me", "i", "some", "please", "us", "could"}),
+    # "you know what" is a turn of phrase, not a question (you know what, cancel my order).
+    spellings=(("you know what", ""),),
+    expansions=(("lemonade", "lemon ade"), ("lemonades", "lemon ades")),
     polite_phrases=(
         "can i get", "could i get", "can i have", "could i have", "may i have", "may i get",
         "id like", "i would like", "ill have", "ill take", "ill get", "let me get", "let me have",
@@ -116,14 +146,15 @@ EN = LanguageRules(
         "not", "nor", "or", "but", "if", "to", "for", "in", "on", "at", "by", "from", "into", "out", "up",
         "about", "as", "than", "too", "very", "all", "any", "one", "ones", "yes", "ok", "okay",
     }),
+    question_openers=frozenset({"is", "are", "does", "do", "did", "was", "were"}),
     quantity_follows_item=False,
 )
 
 RULES = {"ko": KO, "en": EN}
 
 AMOUNT_WORDS: dict[str, tuple[str, ...]] = {
-    "none": ("빼고", "없이", "빼서", "노", "no", "without", "hold", "skip"),
-    "light": ("조금", "약간", "살짝", "적게", "덜", "조금만", "little", "bit", "light", "less"),
+    "none": ("빼고", "없이", "빼서", "빼", "노", "no", "without", "hold", "skip"),
+    "light": ("조금", "약간", "살짝", "적게", "덜", "조금만", "little", "bit", "light", "less", "splash", "dash"),
     "regular": ("보통", "normal", "regular amount"),
     "extra": ("많이", "듬뿍", "추가", "더", "많이요", "extra", "lot", "lots", "more"),
 }

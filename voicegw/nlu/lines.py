@@ -48,7 +48,7 @@ def build_line(seg: Segment, item: Item, ctx: LineContext, with_defaults: bool =
         name=line_name(item, said, ctx),
         quantity=quantity(seg, ctx),
         options=ordered,
-        unit_price=item.price + sum(_option_price(o, ctx.menu) for o in ordered),
+        unit_price=ctx.menu.unit_price(item, ordered),
         origin=" ".join(t.surface for t in ctx.tokens[seg.start:seg.end] if t.kind != "boundary"),
     )
 
@@ -126,9 +126,3 @@ def _replaced(span: Span, ctx: LineContext) -> bool:
     after = ctx.tokens[span.end].text if span.end < len(ctx.tokens) else ""
     before = ctx.tokens[span.start - 1].text if span.start > 0 else ""
     return after in ctx.rules.replaced_after or before in ctx.rules.replaced_before
-
-
-def _option_price(option: LineOption, menu: Menu) -> int:
-    if option.amount == "none":
-        return 0
-    return menu.group(option.group).value(option.value).price

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from voicegw.nlu.types import LineOption
 
 Language = Literal["ko", "en"]
 Names = dict[Language, list[str]]
@@ -139,6 +142,16 @@ class Menu(_Model):
 
     def item(self, item_id: str) -> Item:
         return next(i for i in self.items if i.id == item_id)
+
+    def unit_price(self, item: Item, options: Iterable[LineOption]) -> int:
+        """The item's price plus its options'. An item's own default (바닐라 라떼's vanilla syrup)
+        is in its price already, and an option asked for in amount ``none`` costs nothing."""
+        extra = 0
+        for option in options:
+            if option.amount == "none" or item.default_options.get(option.group) == option.value:
+                continue
+            extra += self.group(option.group).value(option.value).price
+        return item.price + extra
 
 
 def display_name(names: Names, language: str, fallback: str) -> str:

@@ -3,20 +3,30 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from voicegw.nlu.changes import (
+    ambiguous_items,
+    bare_options,
+    item_names,
+    missing_required,
+    refers_to_cart,
+    split_replaced,
+    value_names,
+)
 from voicegw.nlu.compiled import CompiledMenu, compile_menu
 from voicegw.nlu.evidence import MIN_ORDER_COVERAGE, coverage, exact, supported
 from voicegw.nlu.faq import FaqMatch, is_faq, match_faq
 from voicegw.nlu.intents import PhraseHits, find_phrases
 from voicegw.nlu.lexicon import rules_for
-from voicegw.nlu.lines import LineContext, build_line, segment_item
+from voicegw.nlu.lines import LineContext, build_line, quantity, segment_item
 from voicegw.nlu.menu import Item, Menu, display_name
 from voicegw.nlu.normalize import Normalized, normalize
+from voicegw.nlu.portions import split_portions
 from voicegw.nlu.segments import Segment, segment
 from voicegw.nlu.slots import fill_slots
 from voicegw.nlu.tagger import Span, tag
-from voicegw.nlu.types import Intent, IntentName, OrderLine, Understanding
+from voicegw.nlu.types import Intent, IntentName, LineOption, OrderLine, Understanding
 
 COVERAGE_WEIGHT = 0.5
 """How much unexplained words lower an order's confidence: ``quality * (1 - w * (1 - coverage))``."""
@@ -36,10 +46,6 @@ class Reading:
     """The share of content words the menu and grammar explain (evidence.coverage)."""
 
     @property
-    def question(self) -> bool:
-        return self.normalized.question or self.phrases.has("question")
-
-    @property
     def sounds_like_order(self) -> bool:
         kinds = {s.kind for s in self.spans}
         if self.normalized.request or bool(kinds & {"counter", "option", "amount"}):
@@ -48,9 +54,40 @@ class Reading:
         return "number" in kinds and self.coverage >= MIN_ORDER_COVERAGE
 
     @property
+    def options(self) -> tuple[LineOption, ...]:
+        """Options named without an item (make that a large, 자몽으로요)."""
+        return bare_options(self.spans, self.segments, self.ctx)
+
+    @property
+    def said_quantity(self) -> int | None:
+        """The one quantity said in an utterance that names no item."""
+        numbers = [s.value for s in self.spans if s.kind == "number" and s.value]
+        return numbers[0] if len(numbers) == 1 else None
+
+    @property
+    def removes_items(self) -> bool:
+        """A remove or cancel phrase that is not an option's amount ("휘핑 빼" takes the whipped
+        cream off a drink being ordered; "라떼 빼" takes the latte off the order)."""
+        option_ends = {s.end for s in self.spans if s.kind in ("option", "group")}
+        hits = self.phrases.positions.get("remove", frozenset()) | self.phrases.positions.get("cancel", frozenset())
+        return any(p not in option_ends for p in hits)
+
+    @property
+    def swaps_items(self) -> bool:
+        """One item named as given up for another (사이다 말고 콜라, a cappuccino instead of the latte)."""
+        return len(self.segments) >= 2 and 0 < len(split_replaced(self.segments, self.ctx, marked_only=True)[0])
+
+    @property
+    def doubtful_change(self) -> bool:
+        """A change names items that are more likely talk (the same evidence as an order)."""
+        return bool(self.segments) and self.doubtful
+
+    @property
     def doubtful(self) -> bool:
-        """Item lines that are more likely talk than an order (evidence.py)."""
-        return self.coverage < MIN_ORDER_COVERAGE or not supported(self.segments, self.normalized)
+        """Item lines that are more likely talk than an order (evidence.py), or asked about ("is the
+        muffin nut free?" names a muffin without ordering one)."""
+        return (self.coverage < MIN_ORDER_COVERAGE or not supported(self.segments, self.normalized, self.ctx.menu)
+                or (self.normalized.opens_question and not self.normalized.request))
 
 
 def understand(text: str, menu: Menu | CompiledMenu, language: str) -> Understanding:
@@ -64,17 +101,29 @@ def understand(text: str, menu: Menu | CompiledMenu, language: str) -> Understan
     reading = read(text, compiled, language)
     for applies, build in DECISIONS:
         if applies(reading):
-            return build(reading).model_copy(update={"normalized_text": reading.normalized.text})
+            return _with_feelings(build(reading), reading).model_copy(
+                update={"normalized_text": reading.normalized.text})
     raise AssertionError("the last decision always applies")
+
+
+def _with_feelings(u: Understanding, r: Reading) -> Understanding:
+    """Mark frustration; when it is all the turn says, that is its reason (the dialogue answers
+    with empathy and offers a person instead of "I didn't understand")."""
+    if not r.phrases.has("frustrated"):
+        return u
+    update: dict[str, object] = {"sentiment": "frustrated"}
+    if u.intent.name is IntentName.UNKNOWN:
+        update["reason"] = "frustrated"
+    return u.model_copy(update=update)
 
 
 def read(text: str, compiled: CompiledMenu, language: str) -> Reading:
     rules = rules_for(language)
     normalized = normalize(text, language, compiled.keep)
     tagged = tag(normalized.tokens, compiled.index, rules.grammar_words)
-    spans = fill_slots(tagged, normalized.tokens, compiled.menu, compiled.index, rules)
-    ctx = LineContext(compiled.menu, normalized.tokens, rules, language)
     phrases = find_phrases(normalized.tokens, compiled, language)
+    spans = _phrases_first(fill_slots(tagged, normalized.tokens, compiled.menu, compiled.index, rules), phrases)
+    ctx = LineContext(compiled.menu, normalized.tokens, rules, language)
     return Reading(
         normalized=normalized,
         spans=tuple(spans),
@@ -84,6 +133,14 @@ def read(text: str, compiled: CompiledMenu, language: str) -> Reading:
         ctx=ctx,
         coverage=coverage(normalized, spans, phrases, rules),
     )
+
+
+def _phrases_first(spans: list[Span], phrases: PhraseHits) -> list[Span]:
+    """A menu name only guessed (a fuzzy match) inside an intent phrase is that phrase: "that's
+    everything" closes the order, it does not ask for an everything bagel."""
+    said = set().union(*phrases.positions.values()) if phrases.positions else set()
+    return [replace(s, kind="word", targets=()) if s.kind == "item" and s.score < 100
+            and all(p in said for p in range(s.start, s.end)) else s for s in spans]
 
 
 def _faq(r: Reading) -> Understanding:
@@ -101,7 +158,7 @@ def _phrase_intent(name: IntentName, key: str) -> Callable[[Reading], Understand
 def _remove(r: Reading) -> Understanding:
     if r.doubtful:
         return _doubtful(r)
-    lines = tuple(build_line(seg, segment_item(seg, r.ctx), r.ctx, with_defaults=False) for seg in r.segments)
+    lines = _cart_references(r.segments, r, with_defaults=False)
     key = "remove" if r.phrases.has("remove") else "cancel"
     said = min(1.0, _tagged_share(r) + r.phrases.coverage(key))
     confidence = round(_match_quality(r) * (0.7 + 0.3 * said) * _coverage_factor(r), 3)
@@ -113,17 +170,73 @@ def _add(r: Reading) -> Understanding:
         return _doubtful(r)
     lines: list[OrderLine] = []
     sold_out: list[Item] = []
+    unclear: tuple[Segment, tuple[Item, ...]] | None = None
+    amends = False
     for seg in r.segments:
+        if unclear is None and (choices := ambiguous_items(seg, r.ctx)):
+            unclear = (seg, choices)
+            continue
         item = segment_item(seg, r.ctx)
         if item.available:
-            lines.append(build_line(seg, item, r.ctx))
+            amend = refers_to_cart(seg, r.ctx, r.normalized.make_it)  # only what was said: the cart's line keeps the rest
+            lines += [build_line(part, item, r.ctx, with_defaults=not amend) for part in split_portions(seg)]
+            amends = amends or amend
         else:
             sold_out.append(item)
     intent = Intent(name=IntentName.ORDER_ADD, confidence=round(_match_quality(r) * _coverage_factor(r), 3))
     if sold_out:
         return Understanding(intent=intent, lines=tuple(lines), reason="sold_out",
                              candidates=_alternatives(sold_out, r))
-    return Understanding(intent=intent, lines=tuple(lines))
+    if unclear is not None:
+        seg, choices = unclear
+        return Understanding(intent=intent, lines=tuple(lines), reason="ambiguous_item",
+                             candidates=item_names(choices, r.ctx), held_quantity=quantity(seg, r.ctx))
+    for line in lines:
+        if (group := missing_required(line, r.ctx)) is not None:
+            return Understanding(intent=intent, lines=tuple(lines), reason="missing_option",
+                                 candidates=value_names(group, r.ctx), missing_group=group)
+    return Understanding(intent=intent, lines=tuple(lines), amends=amends)
+
+
+def _change(r: Reading) -> Understanding:
+    """A line in the cart becomes another: options, item or quantity (lines carry only what was
+    said; the dialogue merges them into the cart line). No item: the bare options."""
+    replaced, new = split_replaced(r.segments, r.ctx)
+    lines = _cart_references(new, r, with_defaults=bool(replaced))
+    old = _cart_references(replaced, r, with_defaults=False)
+    said = min(1.0, _tagged_share(r) + r.phrases.coverage("change"))
+    quality = _match_quality(r) if r.segments else 1.0
+    confidence = round(quality * (0.7 + 0.3 * said), 3)
+    # An item that is also an option (사이다 is a set's drink): if the cart has no such line, the
+    # dialogue tries it as an option of one ("음료는 사이다로 바꿔 주세요" on a set).
+    as_options = tuple(LineOption(group=t.group, value=t.id) for seg in new for t in seg.item.targets_of("option"))
+    if replaced and not new:  # "감자튀김 말고 코울슬로로": the choice is said beside the one given up
+        as_options += tuple(LineOption(group=t.group, value=t.id) for seg in replaced
+                            for span in seg.spans if span.kind == "option" for t in span.targets_of("option"))
+    return Understanding(intent=Intent(name=IntentName.ORDER_CHANGE, confidence=confidence), lines=lines,
+                         replaced=old, options=r.options + as_options)
+
+
+def _cart_references(segments: tuple[Segment, ...], r: Reading, *, with_defaults: bool) -> tuple[OrderLine, ...]:
+    """Lines naming what is in the cart; a name several items share ("the cookies") names each
+    of them, and the dialogue acts on the ones the cart holds."""
+    return tuple(build_line(seg, item, r.ctx, with_defaults=with_defaults)
+                 for seg in segments for item in (ambiguous_items(seg, r.ctx) or (segment_item(seg, r.ctx),)))
+
+
+def _remove_quantity(r: Reading) -> Understanding:
+    """"한 잔 빼 주세요", "one less": fewer of the line just ordered."""
+    confidence = _phrase_confidence(r, "remove" if r.phrases.has("remove") else "cancel")
+    return Understanding(intent=Intent(name=IntentName.ORDER_REMOVE, confidence=confidence),
+                         held_quantity=r.said_quantity)
+
+
+def _answer(r: Reading) -> Understanding:
+    """Options alone ("라지요", "grapefruit please"): the answer to a question, or a change of the
+    newest line; the dialogue knows which. The confidence is the share of content words
+    explained: an unknown name beside the options ("a small mocca with almond milk") lowers it."""
+    confidence = round(r.coverage, 3)
+    return Understanding(intent=Intent(name=IntentName.ORDER_ADD, confidence=confidence), options=r.options)
 
 
 def _unknown(r: Reading) -> Understanding:
@@ -178,11 +291,16 @@ def _tagged_share(r: Reading) -> float:
 # Decision rules in order: the first that applies builds the turn. FAQ comes before cancel so
 # that "주문 취소 어떻게 하나요" asks about cancelling instead of cancelling.
 DECISIONS: tuple[tuple[Callable[[Reading], bool], Callable[[Reading], Understanding]], ...] = (
-    (lambda r: is_faq(r.faq, r.question), _faq),
+    (lambda r: is_faq(r.faq), _faq),
     (lambda r: r.phrases.has("handoff"), _phrase_intent(IntentName.HANDOFF, "handoff")),
     (lambda r: r.phrases.has("cancel") and not r.segments, _phrase_intent(IntentName.ORDER_CANCEL, "cancel")),
-    (lambda r: bool(r.segments) and (r.phrases.has("remove") or r.phrases.has("cancel")), _remove),
+    (lambda r: r.phrases.has("status") and not r.segments, _phrase_intent(IntentName.ORDER_STATUS, "status")),
+    (lambda r: (r.phrases.has("change") and (bool(r.segments) or bool(r.options)) or r.swaps_items)
+     and not r.doubtful_change, _change),
+    (lambda r: bool(r.segments) and r.removes_items, _remove),
     (lambda r: bool(r.segments), _add),
+    (lambda r: r.removes_items and r.said_quantity is not None, _remove_quantity),
+    (lambda r: bool(r.options) and r.coverage >= MIN_ORDER_COVERAGE and not r.phrases.has("confirm"), _answer),
     (lambda r: r.phrases.has("confirm"), _phrase_intent(IntentName.ORDER_CONFIRM, "confirm")),
     (lambda r: r.phrases.has("greeting"), _phrase_intent(IntentName.GREETING, "greeting")),
     (lambda r: True, _unknown),

@@ -53,20 +53,25 @@ def imply_items(spans: list[Span], menu: Menu) -> list[Span]:
         if span is not None and span.kind != "boundary":
             chunk.append(span)
             continue
-        out += _with_implied_item(chunk, menu)
+        earlier = [s for s in out if s.kind == "item"]
+        taken = set(menu.item(earlier[-1].targets_of("item")[0].id).option_groups) if earlier else set()
+        out += _with_implied_item(chunk, menu, taken)
         chunk = []
         if span is not None:
             out.append(span)
     return out
 
 
-def _with_implied_item(chunk: list[Span], menu: Menu) -> list[Span]:
+def _with_implied_item(chunk: list[Span], menu: Menu, taken: set[str]) -> list[Span]:
     """Only when the option's own name contains the item's name (green tea > tea), or its group is
-    named by the item's name (tea_kind is 'tea': an earl grey, a chamomile are teas)."""
+    named by the item's name (tea_kind is 'tea': an earl grey, a chamomile are teas), and the item
+    said just before cannot take it ("a large hot tea, english breakfast" is one tea)."""
     if any(s.kind == "item" for s in chunk):
         return chunk
     for position, span in enumerate(chunk):
         for target in span.targets_of("option"):
+            if target.group in taken:
+                continue
             owners = [item for item in menu.items if target.group in item.option_groups]
             if len(owners) == 1 and (_names_inside(owners[0], span.alias)
                                      or _group_named_as(menu, target.group, owners[0])):
@@ -88,25 +93,63 @@ def _names_inside(item: Item, alias_key: str) -> bool:
 
 def absorb_options(spans: list[Span], tokens: tuple[Token, ...], menu: Menu, rules: LanguageRules) -> list[Span]:
     """A later item that is also an option of the item before it becomes that option
-    (불고기버거 세트 콜라 대신 사이다로) unless a boundary, or a quantity without a tying
-    particle (세트 하나 제로콜라로 still ties), separates them."""
+    (불고기버거 세트 콜라 대신 사이다로, a combo with cheese sticks and a coke zero).
+
+    A boundary closes the item's options unless the list of its options goes on ("with fries
+    and a coke") or the next words name one of its groups or a portion of it (…, 사이드는 치즈스틱으로;
+    …, 하나는 사이다로). A quantity closes them too, unless a particle ties the item back
+    (세트 하나 제로콜라로) or it is the one given up (세트 하나 콜라 대신 사이다로).
+    """
     out: list[Span] = []
     groups: set[str] = set()
-    after_number = False
-    for span in spans:
+    open_ = after_number = absorbed_last = False
+    for position, span in enumerate(spans):
         if span.kind == "boundary":
-            groups = set()
-        after_number = after_number or span.kind == "number"
-        if span.kind == "item":
-            tied = not after_number or tokens[span.end - 1].particle in rules.attach_back_particles
+            open_ = absorbed_last
+        elif span.kind == "group" and any(t.id in groups for t in span.targets_of("group")):
+            open_, after_number = True, False
+        elif span.kind == "number":
+            after_number = True
+            open_ = open_ or _names_portion(span, tokens)
+        elif span.kind == "item":
+            tied = open_ and (not after_number or tokens[span.end - 1].particle in rules.attach_back_particles
+                              or _given_up(span, tokens, rules))
             options = tuple(t for t in span.targets_of("option") if t.group in groups) if tied else ()
+            absorbed_last = bool(options)
             if options:
                 out.append(replace(span, kind="option", targets=options))
                 continue
-            groups = set(menu.item(span.targets_of("item")[0].id).option_groups)
-            after_number = False
+            groups = _option_groups(span, spans[position + 1:], tokens, menu, rules)
+            open_, after_number = True, False
         out.append(span)
     return out
+
+
+def _option_groups(item: Span, after: list[Span], tokens: tuple[Token, ...], menu: Menu, rules: LanguageRules) -> set[str]:
+    """The item's option groups, and its set's when a set counter follows (불고기버거 두 세트)."""
+    found = menu.item(item.targets_of("item")[0].id)
+    groups = set(found.option_groups)
+    for span in after:
+        if span.kind in ("item", "boundary"):
+            break
+        if span.kind == "counter" and tokens[span.start].text in rules.set_counters:
+            groups |= {g for i in menu.items if i.base_item == found.id for g in i.option_groups}
+    return groups
+
+
+_TOPIC_PARTICLES = frozenset({"은", "는"})
+
+
+def _names_portion(number: Span, tokens: tuple[Token, ...]) -> bool:
+    """하나는, 두 잔은: a number marked as the topic picks out some of the item before it."""
+    ends = (tokens[number.end - 1], tokens[number.end] if number.end < len(tokens) else None)
+    return any(t is not None and t.particle in _TOPIC_PARTICLES for t in ends)
+
+
+def _given_up(span: Span, tokens: tuple[Token, ...], rules: LanguageRules) -> bool:
+    after = tokens[span.end].text if span.end < len(tokens) else ""
+    before = tokens[span.start - 1].text if span.start > 0 else ""
+    return after in rules.replaced_after or before in rules.replaced_before
 
 
 def _cut(spans: list[Span], left: int, right: int, tokens: tuple[Token, ...], rules: LanguageRules) -> int:

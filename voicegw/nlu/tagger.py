@@ -10,6 +10,8 @@ from voicegw.nlu.normalize import Token
 
 SpanKind = Literal["item", "option", "group", "amount", "number", "counter", "boundary", "word"]
 MAX_WINDOW_WORDS = 4
+PHRASE_ENDING_PARTICLES = frozenset({"은", "는", "이", "가", "을", "를"})
+"""Korean topic, subject and object particles close a noun phrase: no name runs across them."""
 """ASR splits a name into at most this many pieces (아메리카 노, 딸기 스 무디)."""
 
 
@@ -72,6 +74,8 @@ def _candidates(tokens: tuple[Token, ...], index: AliasIndex) -> list[Span]:
             window = tokens[start:end]
             if window[-1].kind == "boundary":
                 break
+            if len(window) > 1 and window[-2].particle in PHRASE_ENDING_PARTICLES:
+                break  # 콜라는 제로 is not 콜라 제로
             # A number inside a name only counts when the alias says it (샷 2 추가, 12oz).
             exact = any(t.kind in ("number", "counter") for t in window)
             match = index.lookup(match_key(t.text for t in window), exact_only=exact)

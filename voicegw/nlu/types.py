@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 Amount = Literal["none", "light", "regular", "extra"]
+Sentiment = Literal["neutral", "frustrated"]
 
 
 class IntentName(str, Enum):
@@ -67,6 +68,22 @@ class Understanding(Frozen):
     reason: str | None = None
     """Why the turn is not plainly ok (unknown_item, ambiguous_item, sold_out, low_confidence, ...)."""
     candidates: tuple[str, ...] = ()
-    """Display names to offer as quick replies when the turn is ambiguous."""
+    """Display names to offer as quick replies when the turn is ambiguous (for ``missing_option``:
+    the missing group's values)."""
+    options: tuple[LineOption, ...] = ()
+    """Options said without an item ("make that a large", "자몽으로요"): the dialogue applies them
+    to the line it asked about, or the newest line that takes them."""
+    replaced: tuple[OrderLine, ...] = ()
+    """order.change: the lines the turn's ``lines`` replace ("콜라는 제로 콜라로": cola)."""
+    held_quantity: int | None = None
+    """A quantity said without its item: for ``ambiguous_item`` the unclear item's, kept until the
+    customer chooses; for order.remove with no lines, how many fewer of the newest line."""
+    amends: bool = False
+    """order.add whose item is named as one already ordered ("베이글은 데워서 주세요", "honey in the
+    tea"): the dialogue changes the cart's line of that item instead of adding one, if it has one."""
+    missing_group: str | None = None
+    """missing_option: the required option group (of ``lines``) nobody named."""
+    sentiment: Sentiment = "neutral"
+    """``frustrated`` when the customer sounds angry or impatient (답답해, I already told you)."""
     normalized_text: str = ""
     """The transcript after normalisation, as the parser saw it."""

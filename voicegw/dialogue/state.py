@@ -1,0 +1,40 @@
+"""What a session's dialogue remembers between turns besides the cart: the question it asked
+and how the conversation is going. Pure data, stored by the backend beside the cart."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from voicegw.nlu.types import OrderLine
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class Pending(_Frozen):
+    """A question the bot asked and the order lines waiting for its answer."""
+
+    kind: Literal["option", "choice"]
+    """``option``: a required option nobody named (which flavour?); ``choice``: which of several
+    items a shared name meant (치즈케이크 or 티라미수?)."""
+    lines: tuple[OrderLine, ...] = ()
+    """Held lines, added to the cart once the answer comes (for ``option``, some lack ``group``)."""
+    group: str | None = None
+    """``option``: the option group asked for."""
+    choices: tuple[str, ...] = ()
+    """``choice``: the candidate items' display names, as offered."""
+    quantity: int = 1
+    """``choice``: how many of the unclear item were asked for."""
+    asked: int = 1
+    """How many times the question has been put."""
+
+
+class DialogueState(_Frozen):
+    pending: Pending | None = None
+    failures: int = 0
+    """Turns in a row that the bot did not understand or had to ask about."""
+    handed_off: bool = False
+    """A person was asked to take over this session."""

@@ -1,0 +1,121 @@
+"""What a change or a short answer says: which lines are replaced, which options were named
+without an item, which item names are ambiguous, which required options are missing. Pure."""
+
+from __future__ import annotations
+
+from voicegw.nlu.lines import LineContext
+from voicegw.nlu.menu import Item, display_name
+from voicegw.nlu.segments import Segment
+from voicegw.nlu.tagger import Span
+from voicegw.nlu.types import LineOption, OrderLine
+
+
+_AMENDING_PARTICLES = frozenset({"은", "는"})
+_NAMING_PARTICLES = frozenset({"은", "는", "을", "를"})
+_AMENDING_WORDS = frozenset({"in", "into", "on"})
+
+
+def split_replaced(
+    segments: tuple[Segment, ...], ctx: LineContext, *, marked_only: bool = False
+) -> tuple[tuple[Segment, ...], tuple[Segment, ...]]:
+    """(replaced, new) segments of a change naming two or more items.
+
+    The item marked as the one given up wins ("콜라 말고 사이다", "sprite instead of coke");
+    otherwise (unless ``marked_only``) the first item named is the one changed ("콜라는 제로 콜라로
+    바꿔", "change the coke to a sprite"). A single segment replaces nothing: it is the new form
+    of a line in the cart.
+    """
+    if len(segments) < 2:  # "감자튀김 말고 코울슬로로 바꿔" gives up the one item it names
+        return (segments, ()) if segments and _marked_replaced(segments[0], ctx) else ((), segments)
+    marked = tuple(seg for seg in segments if _marked_replaced(seg, ctx))
+    if not marked and _topic_then_choice(segments, ctx):
+        marked = segments[:1]  # 콜라는 사이다로 (해 주세요)
+    if marked and len(marked) < len(segments):
+        return marked, tuple(seg for seg in segments if seg not in marked)
+    return ((), segments) if marked_only else (segments[:1], segments[1:])
+
+
+def _marked_replaced(seg: Segment, ctx: LineContext) -> bool:
+    tokens, rules = ctx.tokens, ctx.rules
+    after = tokens[seg.item.end].text if seg.item.end < len(tokens) else ""
+    before = tokens[seg.item.start - 1].text if seg.item.start > 0 else ""
+    return after in rules.replaced_after or before in rules.replaced_before
+
+
+def _topic_then_choice(segments: tuple[Segment, ...], ctx: LineContext) -> bool:
+    """Two items, the first the topic (은/는) and the second the choice (로/으로)."""
+    first, second = segments[0], segments[1]
+    return (ctx.tokens[first.item.end - 1].particle in _AMENDING_PARTICLES
+            and ctx.tokens[second.item.end - 1].particle in ctx.rules.attach_back_particles)
+
+
+def bare_options(spans: tuple[Span, ...], segments: tuple[Segment, ...], ctx: LineContext) -> tuple[LineOption, ...]:
+    """Options named outside every item's segment, in order: every group a word can mean ("라지":
+    a drink's size or a set's), the dialogue keeping those the line it changes takes. A group
+    word with an amount ("얼음은 빼 주세요") is its default value in that amount. A span naming
+    again a group already named is a recitation of the menu, not an answer (바닐라 시럽 없이,
+    바닐라 시럽): none at all."""
+    owned = {id(s) for seg in segments for s in seg.spans}
+    loose = [s for s in spans if id(s) not in owned]
+    found: dict[str, LineOption] = {}
+    for position, span in enumerate(loose):
+        if span.kind == "option":
+            amount = _amount_near(loose, position)
+            options = [LineOption(group=t.group, value=t.id, amount=amount if amount and ctx.menu.group(t.group).amounts
+                                  else "regular") for t in span.targets_of("option")]
+        elif span.kind == "group" and (amount := _amount_near(loose, position)) is not None:
+            options = [LineOption(group=t.id, value=d, amount=amount) for t in span.targets_of("group")
+                       if (d := ctx.menu.group(t.id).default) is not None and ctx.menu.group(t.id).amounts]
+        else:
+            continue
+        if any(o.group in found for o in options):
+            return ()
+        found.update({o.group: o for o in options})
+    return tuple(found.values())
+
+
+def _amount_near(spans: list[Span], position: int) -> str | None:
+    for other in spans[position + 1:position + 3]:
+        if other.kind == "amount":
+            return other.targets_of("amount")[0].id
+    return None
+
+
+def ambiguous_items(seg: Segment, ctx: LineContext) -> tuple[Item, ...]:
+    """The items an alias shared by several of them could mean (케이크: cheesecake or tiramisu);
+    empty when the name is clear."""
+    ids = list(dict.fromkeys(t.id for t in seg.item.targets_of("item")))
+    if len(ids) < 2:
+        return ()
+    return tuple(ctx.menu.item(i) for i in ids)
+
+
+def missing_required(line: OrderLine, ctx: LineContext) -> str | None:
+    """The first required option group of the line's item that nobody named."""
+    item = ctx.menu.item(line.item_id)
+    have = {o.group for o in line.options}
+    for group_id in item.option_groups:
+        if ctx.menu.group(group_id).required and group_id not in have:
+            return group_id
+    return None
+
+
+def value_names(group_id: str, ctx: LineContext) -> tuple[str, ...]:
+    """Display names of a group's values, for quick replies (레몬, 자몽, 청포도)."""
+    group = ctx.menu.group(group_id)
+    return tuple(display_name(v.names, ctx.language, ctx.menu.language) for v in group.values)
+
+
+def item_names(items: tuple[Item, ...], ctx: LineContext) -> tuple[str, ...]:
+    return tuple(display_name(i.names, ctx.language, ctx.menu.language) for i in items)
+
+
+def refers_to_cart(seg: Segment, ctx: LineContext, make_it: bool) -> bool:
+    """The item is named as something already there ("베이글은 데워서 주세요", "아메리카노를 라지로",
+    "honey in the tea") or asked to be made some way ("라떼 차가운 걸로 해 주세요"): options for
+    it, no quantity. The dialogue amends the cart's line when it has one, else adds it."""
+    if any(s.kind == "number" for s in seg.spans) or not any(s.kind == "option" for s in seg.spans):
+        return False
+    name = ctx.tokens[seg.item.end - 1]
+    before = ctx.tokens[seg.item.start - 1].text if seg.item.start > 0 else ""
+    return make_it or name.particle in _NAMING_PARTICLES or before in _AMENDING_WORDS
