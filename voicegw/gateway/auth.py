@@ -1,0 +1,358 @@
+"""API keys per client, and the middleware that checks one on every request.
+
+A key is ``vgw_<key_id>_<secret>``: the id (12 hex digits, not secret, shown by ``voicegw keys
+list``) names the row; the secret (``secrets.token_urlsafe(32)``, 256 random bits) proves
+possession and is shown once, at creation. Only SHA-256 of the secret is stored. A plain hash
+is enough here: slow password hashes (bcrypt, argon2) exist to make guessing *low-entropy human
+passwords* expensive; a 256-bit random secret cannot be guessed at any hash speed, and a fast
+hash keeps the per-request check in microseconds.
+
+Keys live in their own ``api_keys`` table of the gateway's SQLite file
+(``Settings.database_path``), created by this module rather than by the backend's migrations:
+the gateway checks keys even when the order backend is external, so access control does not
+depend on the backend's schema.
+
+Development mode: with ``auth.dev_mode: auto``, a loopback server host and no unrevoked key,
+requests need no key and run as the ``dev`` client with every scope; it ends by itself as soon
+as a key is created (the middleware rereads the keys every ``KEY_CACHE_TTL_S``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import ipaddress
+import logging
+import re
+import secrets
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import get_args
+
+from aiohttp import web
+
+from voicegw.errors import VoicegwError
+from voicegw.gateway.errors import error_response
+from voicegw.gateway.scopes import CLIENT, ROLE_SCOPES, ROUTE_SCOPES, Client, Role, Scope
+from voicegw.settings import AuthSettings
+
+log = logging.getLogger(__name__)
+
+KEY_CACHE_TTL_S = 2.0
+"""How stale the middleware's copy of the key table may be: a key created or revoked from the
+CLI (another process) takes effect within this time."""
+LAST_USED_RESOLUTION_S = 60.0
+"""``last_used_at`` is written at most once a minute per key, not on every request."""
+
+ALL_SCOPES: frozenset[Scope] = frozenset(get_args(Scope))
+DEV_CLIENT = Client(None, "dev", "dev", ALL_SCOPES)
+"""Who calls in development mode: no key, every scope."""
+
+_TOKEN = re.compile(r"^vgw_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
+_PROXY_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Real-IP")
+CREATE_HINT = "voicegw keys create --name NAME --role kiosk|app|qa|admin"
+
+
+class AuthError(VoicegwError):
+    """No key, a bad or revoked key, or a key store that cannot be read."""
+
+    http_status = 401
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """One client's key as stored: never the secret, only its hash."""
+
+    id: str
+    name: str
+    role: Role
+    created_at: str
+    """ISO 8601, UTC."""
+    revoked_at: str | None = None
+    last_used_at: str | None = None
+    """Accurate to ``LAST_USED_RESOLUTION_S``."""
+    secret_sha256: str = field(default="", repr=False)
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+    def public(self) -> dict[str, str | None]:
+        """What ``voicegw keys list`` shows: everything but the hash."""
+        data = asdict(self)
+        del data["secret_sha256"]
+        return data
+
+
+def secret_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def new_token() -> tuple[str, str, str]:
+    """A fresh ``(key_id, secret, token)``."""
+    key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
+    return key_id, secret, f"vgw_{key_id}_{secret}"
+
+
+def parse_token(token: str) -> tuple[str, str] | None:
+    """``(key_id, secret)`` of a well-formed token, else None."""
+    match = _TOKEN.match(token)
+    return (match[1], match[2]) if match else None
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS api_keys (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    secret_sha256 TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT,
+    last_used_at TEXT
+)"""
+
+
+class KeyStore:
+    """The ``api_keys`` table (blocking calls; the middleware uses them through a thread)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
+        except (OSError, sqlite3.Error) as err:
+            raise AuthError("key_store_failed", f"cannot open the key store {self.path}: {err}", http_status=503) from err
+        try:
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")  # readers never wait for the backend's writes
+            conn.execute(_SCHEMA)
+            yield conn
+        except sqlite3.Error as err:
+            raise AuthError("key_store_failed", f"the key store {self.path} failed: {err}", http_status=503) from err
+        finally:
+            conn.close()
+
+    def create(self, name: str, role: Role) -> tuple[ApiKey, str]:
+        """A new key and its token; the token is never stored or shown again."""
+        if role not in ROLE_SCOPES:
+            raise AuthError("unknown_role", f"role must be one of {', '.join(ROLE_SCOPES)}", http_status=400)
+        name = name.strip()
+        if not 1 <= len(name) <= 64 or not name.isprintable():
+            raise AuthError("invalid_name", "a key name is 1-64 printable characters", http_status=400)
+        key_id, secret, token = new_token()
+        key = ApiKey(key_id, name, role, _now(), secret_sha256=secret_hash(secret))
+        with self._connect() as c:
+            c.execute(
+                "INSERT INTO api_keys (id, name, role, secret_sha256, created_at) VALUES (?, ?, ?, ?, ?)",
+                (key.id, key.name, key.role, key.secret_sha256, key.created_at),
+            )
+        return key, token
+
+    def list(self) -> list[ApiKey]:
+        """Every key, revoked ones included, oldest first."""
+        with self._connect() as c:
+            return [ApiKey(**dict(row)) for row in c.execute("SELECT * FROM api_keys ORDER BY created_at, id")]
+
+    def revoke(self, key_id: str) -> ApiKey:
+        """Revoke a key for good (again: no change); an unknown id is an error."""
+        with self._connect() as c:
+            c.execute("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", (_now(), key_id))
+            row = c.execute("SELECT * FROM api_keys WHERE id = ?", (key_id,)).fetchone()
+        if row is None:
+            raise AuthError("unknown_key", f"no API key has the id {key_id!r} (see: voicegw keys list)", http_status=404)
+        return ApiKey(**dict(row))
+
+    def sync(self, used: Mapping[str, str]) -> list[ApiKey]:
+        """Record when keys were last used, then read them all (one round trip per cache refresh)."""
+        with self._connect() as c:
+            if used:
+                c.executemany("UPDATE api_keys SET last_used_at = ? WHERE id = ?", [(t, k) for k, t in used.items()])
+            return [ApiKey(**dict(row)) for row in c.execute("SELECT * FROM api_keys")]
+
+
+def is_loopback(host: str) -> bool:
+    """Whether a bind address only accepts connections from this machine."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _direct_local_peer(request: web.Request) -> bool:
+    """A loopback peer that is not a local reverse proxy relaying someone else."""
+    if any(name in request.headers for name in _PROXY_HEADERS):
+        return False
+    try:
+        return ipaddress.ip_address(request.remote or "").is_loopback
+    except ValueError:
+        return False
+
+
+def _token_of(request: web.Request) -> str | None:
+    authorization = request.headers.get("Authorization")
+    if authorization is not None:
+        scheme, _, token = authorization.partition(" ")
+        return token.strip() if scheme.lower() == "bearer" else authorization
+    return request.headers.get("X-API-Key")
+
+
+class Gatekeeper:
+    """Says who is calling: a key's client, the development client, or nobody (``AuthError``).
+
+    Holds a copy of the key table, reread when older than ``ttl_s``; an in-process change
+    (tests, admin routes) calls ``invalidate``.
+    """
+
+    def __init__(
+        self, store: KeyStore, settings: AuthSettings, host: str, *,
+        ttl_s: float = KEY_CACHE_TTL_S, clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.store, self.ttl_s, self._clock = store, ttl_s, clock
+        self.host = host
+        self.dev_allowed = settings.dev_mode == "auto" and is_loopback(host)
+        self._keys: dict[str, ApiKey] = {}
+        self._loaded_at, self._loaded = float("-inf"), False
+        self._used: dict[str, str] = {}  # key id -> when, not yet written
+        self._written_at: dict[str, float] = {}
+        self._lock = asyncio.Lock()
+
+    @property
+    def dev_mode(self) -> bool:
+        return self.dev_allowed and not any(key.active for key in self._keys.values())
+
+    def invalidate(self) -> None:
+        self._loaded_at = float("-inf")
+
+    async def refresh(self) -> None:
+        """Reread the keys (and write pending last-used times) if the copy is stale."""
+        if self._clock() - self._loaded_at < self.ttl_s:
+            return
+        async with self._lock:
+            if self._clock() - self._loaded_at < self.ttl_s:
+                return
+            used, self._used = self._used, {}
+            was_dev, first = self.dev_mode, not self._loaded
+            try:
+                keys = await asyncio.to_thread(self.store.sync, used)
+            except AuthError:
+                self._used.update(used)
+                raise
+            self._keys, self._loaded_at, self._loaded = {key.id: key for key in keys}, self._clock(), True
+            if not first and was_dev != self.dev_mode:
+                log.warning("an API key exists now: development mode is over, every request needs a key"
+                            if was_dev else "every API key is revoked: development mode again (loopback only, no keys)")
+
+    def identify(self, request: web.Request) -> Client:
+        token = _token_of(request)
+        if token is None:
+            if not self.dev_mode:
+                raise AuthError("missing_key", "an API key is required: 'Authorization: Bearer vgw_...' or 'X-API-Key'")
+            if not _direct_local_peer(request):
+                raise AuthError("missing_key", "development mode serves only direct loopback clients; send an API key")
+            return DEV_CLIENT
+        parsed = parse_token(token)
+        key = self._keys.get(parsed[0]) if parsed else None
+        if parsed is None or key is None or not hmac.compare_digest(key.secret_sha256, secret_hash(parsed[1])):
+            raise AuthError("invalid_key", "the API key is not valid")
+        if not key.active:
+            raise AuthError("key_revoked", f"the API key {key.id} ({key.name}) was revoked")
+        self._mark_used(key.id)
+        return Client(key.id, key.name, key.role, ROLE_SCOPES.get(key.role, frozenset()))  # a role we no longer know: no scopes
+
+    def _mark_used(self, key_id: str) -> None:
+        now = self._clock()
+        if now - self._written_at.get(key_id, float("-inf")) >= LAST_USED_RESOLUTION_S:
+            self._written_at[key_id] = now
+            self._used[key_id] = _now()
+
+    def startup_message(self) -> tuple[int, str]:
+        """The log level and line that say at start how this gateway admits clients."""
+        active = sum(key.active for key in self._keys.values())
+        if self.dev_mode:
+            return logging.WARNING, (
+                f"development mode: no API keys, loopback only ({self.host}); every route is open to "
+                f"local clients with every scope. Create a key to end it: {CREATE_HINT}"
+            )
+        if active == 0:
+            why = "auth.dev_mode is off" if is_loopback(self.host) else f"{self.host} is not a loopback address"
+            return logging.WARNING, (
+                f"no API keys exist and {why}: every request except /healthz and /readyz is refused (401). "
+                f"Create one: {CREATE_HINT}"
+            )
+        return logging.INFO, f"API keys required ({active} active)"
+
+    async def flush(self) -> None:
+        """Write pending last-used times (at shutdown)."""
+        if self._used:
+            used, self._used = self._used, {}
+            await asyncio.to_thread(self.store.sync, used)
+
+
+GATE = web.AppKey("gatekeeper", Gatekeeper)
+
+
+async def gate_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Read the keys before the first request and say how clients are admitted."""
+    gate = app[GATE]
+    await gate.refresh()
+    log.log(*gate.startup_message())
+    yield
+    try:
+        await gate.flush()
+    except AuthError as err:
+        log.warning("last-used times of API keys not written: %s", err.message)
+
+
+def route_key(method: str, canonical: str) -> tuple[str, str]:
+    """The ``ROUTE_SCOPES`` key of a route; HEAD is GET without the body, so it needs GET's scope."""
+    if method == "HEAD" and ("GET", canonical) in ROUTE_SCOPES:
+        return "GET", canonical
+    return method, canonical
+
+
+def make_auth_middleware(gate: Gatekeeper, on_error: Callable[[str], None]):
+    """Every matched route needs the scope ``ROUTE_SCOPES`` gives it; unlisted routes are refused."""
+
+    def deny(status: int, code: str, message: str) -> web.Response:
+        on_error(code)
+        headers = {"WWW-Authenticate": 'Bearer realm="voicegw"'} if status == 401 else None
+        return error_response(status, code, message, headers)
+
+    @web.middleware
+    async def auth_middleware(request: web.Request, handler) -> web.StreamResponse:
+        match = request.match_info
+        if match.http_exception is not None:  # no such path (404) or method (405): the router says so
+            return await handler(request)
+        key = route_key(request.method, match.route.resource.canonical)
+        if key not in ROUTE_SCOPES:  # fail closed: a route nobody listed is nobody's
+            log.error("route %s %s is not in ROUTE_SCOPES: refused", *key)
+            return deny(403, "route_not_guarded", "this route has no access rule yet")
+        scope = ROUTE_SCOPES[key]
+        if scope is None:
+            return await handler(request)
+        try:
+            await gate.refresh()
+            client = gate.identify(request)
+        except AuthError as err:
+            return deny(err.http_status, err.code, err.message)
+        if scope not in client.scopes:
+            return deny(403, "missing_scope", f"a {client.role} key may not use this route (it needs {scope!r})")
+        request[CLIENT] = client
+        return await handler(request)
+
+    return auth_middleware
