@@ -22,7 +22,7 @@ import soundfile as sf
 
 from voicegw.audio.limits import AudioLimits
 from voicegw.audio.pcm import TARGET_RATE_HZ, Pcm
-from voicegw.audio.resample import MonoResampler, planar_float
+from voicegw.audio.resample import MonoResampler, packed_float
 from voicegw.audio.sniff import AudioFormat, hint_demuxer, sniff_format
 from voicegw.errors import AudioError
 
@@ -31,6 +31,9 @@ from voicegw.errors import AudioError
 DURATION_SLACK_S = 0.1
 #: Sample rates outside this range are not audio we can use (a header saying 1 Hz is hostile).
 MIN_RATE_HZ, MAX_RATE_HZ = 4_000, 384_000
+#: More channels than any microphone array records (a WAV header may say 65535); decoding is
+#: tested up to here.
+MAX_CHANNELS = 64
 #: Undecodable packets tolerated in a compressed stream before it counts as corrupt.
 MAX_BAD_PACKETS = 8
 #: Demuxers ffmpeg may use: audio containers only. Playlists (hls, concat) would open other
@@ -129,7 +132,7 @@ def _decode_av(
         if rate:  # some containers leave it to the first frame; that one is checked below
             _check_stream(rate, channels or 1)
         _check_declared(_declared_duration_s(container, stream), limits)
-        to_float = planar_float()
+        to_float = packed_float()
         resampler: MonoResampler | None = None
         max_samples = 0
         bad_packets = 0
@@ -186,7 +189,7 @@ def _declared_duration_s(container: av.container.InputContainer, stream: av.Audi
 
 
 def _check_stream(rate_hz: int, channels: int) -> None:
-    if not MIN_RATE_HZ <= rate_hz <= MAX_RATE_HZ or channels < 1:
+    if not MIN_RATE_HZ <= rate_hz <= MAX_RATE_HZ or not 1 <= channels <= MAX_CHANNELS:
         raise AudioError(
             "audio_unsupported",
             f"unsupported audio stream ({rate_hz} Hz, {channels} channels)",

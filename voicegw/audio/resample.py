@@ -51,8 +51,11 @@ class MonoResampler:
         self._collect(self._resampler.resample(frame))
 
     def push_frame(self, frame: av.AudioFrame) -> None:
-        """Add a decoded PyAV frame (planar float, see :func:`planar_float`)."""
-        self.push(frame.to_ndarray().T)
+        """Add a decoded PyAV frame (packed float, see :func:`packed_float`)."""
+        # Packed audio is one plane however many channels: PyAV's planar to_ndarray reads
+        # past its eight plane pointers for 8+ channels (a segfault, not an exception).
+        channels = len(frame.layout.channels)
+        self.push(frame.to_ndarray().reshape(-1, channels))
 
     def finish(self) -> np.ndarray:
         """All samples at the target rate, clipped to [-1, 1]."""
@@ -68,6 +71,6 @@ class MonoResampler:
             self._chunks.append(out.to_ndarray().reshape(-1).astype(np.float32, copy=False))
 
 
-def planar_float() -> av.AudioResampler:
-    """A converter from any decoder's sample format to planar float32, same rate and channels."""
-    return av.AudioResampler(format="fltp")
+def packed_float() -> av.AudioResampler:
+    """A converter from any decoder's sample format to packed float32, same rate and channels."""
+    return av.AudioResampler(format="flt")
