@@ -1,4 +1,4 @@
-"""The ``voicegw`` command: serve | models | transcribe | order | parse | eval | stories."""
+"""The ``voicegw`` command: serve | models | transcribe | order | parse | eval | stories | keys | purge | privacy."""
 
 from __future__ import annotations
 
@@ -68,6 +68,28 @@ def build_parser() -> argparse.ArgumentParser:
     stories = commands.add_parser("stories", help="replay conversation stories (docs/stories.md) and score them per language and tag")
     add_story_arguments(stories)
     _common(stories)
+
+    keys = commands.add_parser("keys", help="create, list or revoke the API keys clients send (secrets are shown once)")
+    key_commands = keys.add_subparsers(dest="keys_command", required=True)
+    create = key_commands.add_parser("create", help="a new key for one client; prints its token once")
+    create.add_argument("--name", required=True, help="who holds it, e.g. kiosk-gangnam-1")
+    from voicegw.gateway.scopes import ROLE_SCOPES
+
+    create.add_argument("--role", required=True, choices=list(ROLE_SCOPES), help="what it may do (voicegw/gateway/scopes.py)")
+    _common(create, menus=False)
+    key_list = key_commands.add_parser("list", help="every key with its role and last use; never the secrets")
+    key_list.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    _common(key_list, menus=False)
+    revoke = key_commands.add_parser("revoke", help="refuse a key from now on (a running gateway notices within seconds)")
+    revoke.add_argument("key_id")
+    _common(revoke, menus=False)
+
+    from voicegw.privacy.command import add_privacy_arguments
+
+    purge = commands.add_parser("purge", help="delete personal data past its retention period; prints counts per class")
+    _common(purge, menus=False)
+    privacy = commands.add_parser("privacy", help="export or delete a user's data; rotate the data encryption key")
+    add_privacy_arguments(privacy, lambda sub: _common(sub, menus=False))
     return parser
 
 
@@ -88,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     logging.getLogger("faster_whisper").setLevel(logging.WARNING)  # it logs every clip's duration
+    from voicegw.privacy.logs import install_log_redaction
+
+    install_log_redaction()  # personal data never reaches a log line, whatever the logger or handler
     from voicegw import commands
 
     handlers = {
@@ -98,6 +123,9 @@ def main(argv: list[str] | None = None) -> int:
         "parse": commands.parse,
         "eval": commands.evaluate,
         "stories": commands.stories,
+        "keys": commands.keys,
+        "purge": commands.purge,
+        "privacy": commands.privacy,
     }
     try:
         settings = load_settings(args)

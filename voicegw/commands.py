@@ -14,6 +14,7 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
     from aiohttp import web
 
     from voicegw.gateway.app import SERVICES, create_app
+    from voicegw.gateway.limits import server_options
 
     # Fail now, with the fix in the message, rather than serve a gateway that cannot hear.
     resolve_model(settings.asr.model, settings.asr.models_dir)
@@ -21,7 +22,9 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
     host, port = settings.server.host, settings.server.port
     stores = ", ".join(sorted(app[SERVICES].menus))
     banner = _banner(host, port, stores)
-    web.run_app(app, host=host, port=port, print=lambda _: print(banner, flush=True), access_log=None)
+    web.run_app(
+        app, host=host, port=port, print=lambda _: print(banner, flush=True), access_log=None, **server_options(settings)
+    )
     return 0
 
 
@@ -113,3 +116,44 @@ def stories(args: argparse.Namespace, settings: Settings) -> int:
     from voicegw.qa.story_command import run
 
     return run(args, settings)
+
+
+def keys(args: argparse.Namespace, settings: Settings) -> int:
+    from voicegw.gateway.auth import KeyStore
+    from voicegw.gateway.scopes import ROLE_SCOPES
+
+    store = KeyStore(settings.database_path)
+    if args.keys_command == "create":
+        key, token = store.create(args.name, args.role)
+        print(f"created key {key.id} ({key.name}, role {key.role}: {', '.join(sorted(ROLE_SCOPES[key.role]))})")
+        print("token (shown only now; store it in the client's secret store):")
+        print(token)
+        return 0
+    if args.keys_command == "revoke":
+        key = store.revoke(args.key_id)
+        print(f"revoked key {key.id} ({key.name}) at {key.revoked_at}")
+        return 0
+    listed = store.list()
+    if args.json:
+        from voicegw.cli import print_json
+
+        print_json([key.public() for key in listed])
+        return 0
+    if not listed:
+        print(f"no API keys in {settings.database_path}")
+    for key in listed:
+        state = f"revoked {key.revoked_at}" if key.revoked_at else "active"
+        print(f"{key.id}  {key.role:6} {key.name:24} created {key.created_at}  last used {key.last_used_at or 'never'}  {state}")
+    return 0
+
+
+def purge(args: argparse.Namespace, settings: Settings) -> int:
+    from voicegw.privacy.command import run_purge
+
+    return run_purge(args, settings)
+
+
+def privacy(args: argparse.Namespace, settings: Settings) -> int:
+    from voicegw.privacy.command import run_privacy
+
+    return run_privacy(args, settings)

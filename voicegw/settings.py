@@ -75,6 +75,50 @@ class BackendSettings(BaseModel):
 class ServerSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
+    read_timeout_s: float = Field(default=15.0, gt=0)
+    """A client that has not sent its whole body by then gets 408: slow senders cannot hold workers."""
+
+
+class AuthSettings(BaseModel):
+    """Who may call which route (API keys with scopes) and how often."""
+
+    dev_mode: Literal["auto", "off"] = "auto"
+    """``auto``: on a loopback host with no API key created yet, the gateway runs without keys and
+    says so at start (local development); ``off``: keys are always required."""
+    rate_per_minute: int = Field(default=120, ge=1)
+    """Requests a key (or, in development mode, a client address) may make per minute."""
+    rate_burst: int = Field(default=30, ge=1)
+    """Requests allowed at once above the steady rate."""
+    cors_origins: list[str] = Field(default_factory=list)
+    """Web origins of the store's kiosk and app pages allowed to call the gateway from a browser."""
+
+
+class RetentionSettings(BaseModel):
+    """How long each class of personal data is kept, in days (purged by ``voicegw purge`` and the server)."""
+
+    audio_days: int = Field(default=7, ge=0)
+    """Retained audio (only with retention on and the customer's consent)."""
+    transcripts_days: int = Field(default=30, ge=0)
+    """Redacted transcripts in the turn log (chat-log analysis)."""
+    contact_days: int = Field(default=30, ge=0)
+    """Delivery phone numbers and addresses, counted from the order."""
+    events_days: int = Field(default=90, ge=0)
+    """Event entries: consents withdrawn or expired, hand-offs."""
+    audit_days: int = Field(default=365, ge=0)
+    """The audit log of admin reads of personal data."""
+
+
+class PrivacySettings(BaseModel):
+    """Personal data: what is kept, encrypted with which keys, for how long."""
+
+    retain_audio: bool = False
+    """Keep customers' clips for QA; each clip is kept only when its customer consented to it."""
+    data_keys_file: Path | None = None
+    """The file of data encryption keys (newest first); default ``<data_dir>/data-keys``.
+    ``VOICEGW_DATA_KEYS`` (comma-separated Fernet keys, newest first) takes precedence."""
+    purge_interval_s: float = Field(default=3600.0, gt=0)
+    """How often the server deletes what is due."""
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
 
 
 class Settings(BaseSettings):
@@ -94,6 +138,8 @@ class Settings(BaseSettings):
     audio: AudioSettings = Field(default_factory=AudioSettings)
     backend: BackendSettings = Field(default_factory=BackendSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
 
     @property
     def database_path(self) -> Path:

@@ -168,3 +168,13 @@ def test_a_faq_question_during_a_question_keeps_it_pending() -> None:
     assert u.intent.name.value == "faq" and s.state.pending is not None
     _, out = s.say("레몬이요")
     assert out.status == "ok" and s.items()[0][2]["ade_flavor"] == "lemon"
+
+
+def test_no_line_holds_more_than_the_most_one_order_can() -> None:
+    s = Session("cafe-ko", "ko")
+    _, out = s.say("아메리카노 99999999999999999999잔")
+    assert (out.status, out.reason, s.cart.lines) == ("rejected", "too_many", ())
+    s.say("아메리카노 999잔")
+    _, out = s.say("아메리카노 한 잔 더 주세요")
+    assert (out.status, out.reason) == ("rejected", "too_many")
+    assert [l.quantity for l in s.cart.lines] == [999]

@@ -42,11 +42,18 @@ class FaqEntry:
         answers = data.get("answer", data.get("answers")) or {}
         if not isinstance(questions, dict) or not isinstance(answers, dict):
             raise ValueError(f"FAQ {data['id']}: 'questions' and 'answer' must be objects keyed by language")
+        # Checked, not coerced: str() would store 5 as "5", null as "None" and "abc" as a b c.
+        for lang, phrasings in questions.items():
+            if not isinstance(phrasings, list) or not all(isinstance(q, str) for q in phrasings):
+                raise ValueError(f"FAQ {data['id']}: questions[{lang!r}] must be a list of strings")
+        for lang, answer in answers.items():
+            if not isinstance(answer, str):
+                raise ValueError(f"FAQ {data['id']}: answer[{lang!r}] must be a string")
         return cls(
             id=data["id"],
             category=str(data.get("category") or ""),
-            questions={str(k): tuple(str(q) for q in v) for k, v in questions.items()},
-            answers={str(k): str(v) for k, v in answers.items()},
+            questions={str(k): tuple(v) for k, v in questions.items()},
+            answers={str(k): v for k, v in answers.items()},
         )
 
 

@@ -7,6 +7,7 @@ standalone too. Handlers parse, call the pure dialogue, and do storage I/O off t
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 from collections.abc import Mapping
@@ -22,6 +23,7 @@ from voicegw.dialogue.cart import Cart
 from voicegw.dialogue.turns import TurnOutcome, apply_turn, order_placed
 from voicegw.dialogue.replies import Reply
 from voicegw.errors import RequestError, VoicegwError
+from voicegw.jsonbody import parse_json
 from voicegw.nlu.menu import FaqEntry as MenuFaqEntry
 from voicegw.nlu.menu import Menu
 from voicegw.nlu.types import Intent, IntentName, OrderLine, Understanding
@@ -52,10 +54,9 @@ async def _errors(request: web.Request, handler) -> web.StreamResponse:
 
 
 async def _json_body(request: web.Request) -> Any:
-    try:
-        return await request.json(loads=json.loads)
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise RequestError("bad_json", f"the body is not JSON: {err}") from err
+    # The gateway's strict parser: deep nesting, huge integers and unpaired surrogates (which
+    # SQLite cannot store) are a 400 here, not a 500 later.
+    return parse_json(await request.read(), code="bad_json")
 
 
 def _faq_entries(menu: Menu | Mapping[str, Any]) -> list[FaqEntry]:
@@ -83,13 +84,20 @@ def _categories(menu: Menu | None) -> dict[str, str]:
     return {item.id: item.category for item in menu.items} if menu is not None else {}
 
 
+def _refused(code: str, where: str, err: ValidationError) -> RequestError:
+    first = err.errors()[0]
+    inner = ".".join(str(p) for p in first["loc"])
+    return RequestError(code, f"{where}{': ' + inner if inner else ''}: {first['msg']}")
+
+
 def _understanding(req: SkillRequest, extra: VoicegwExtra) -> Understanding:
-    """The understanding voicegw sent in full, else rebuilt from the plain skill fields."""
+    """The understanding voicegw sent in full, else rebuilt from the plain skill fields; any
+    field out of its model's range is a 400, never a 500."""
     if extra.understanding is not None:
         try:
             return Understanding.model_validate(extra.understanding)
         except ValidationError as err:
-            raise RequestError("bad_understanding", f"clientExtra.understanding: {err.errors()[0]['msg']}") from err
+            raise _refused("bad_understanding", "clientExtra.understanding", err) from err
     try:
         name = IntentName(req.action.name)
     except ValueError:
@@ -97,13 +105,16 @@ def _understanding(req: SkillRequest, extra: VoicegwExtra) -> Understanding:
     try:
         lines = tuple(OrderLine.model_validate(d) for d in extra.order.lines)
     except ValidationError as err:
-        raise RequestError("bad_order_lines", f"clientExtra.order.lines: {err.errors()[0]['msg']}") from err
-    return Understanding(
-        intent=Intent(name=name, confidence=extra.confidence if extra.confidence is not None else 1.0),
-        lines=lines,
-        reason=extra.reason,
-        candidates=tuple(extra.candidates),
-    )
+        raise _refused("bad_order_lines", "clientExtra.order.lines", err) from err
+    try:
+        return Understanding(
+            intent=Intent(name=name, confidence=extra.confidence if extra.confidence is not None else 1.0),
+            lines=lines,
+            reason=extra.reason,
+            candidates=tuple(extra.candidates),
+        )
+    except ValidationError as err:  # e.g. clientExtra.confidence outside [0, 1]
+        raise _refused("bad_skill_request", "clientExtra", err) from err
 
 
 async def handle_skill(request: web.Request) -> web.Response:
@@ -113,9 +124,7 @@ async def handle_skill(request: web.Request) -> web.Response:
         req = SkillRequest.model_validate(body)
         extra = VoicegwExtra.of(req)
     except ValidationError as err:
-        first = err.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise RequestError("bad_skill_request", f"not a skill request: {where}: {first['msg']}") from err
+        raise _refused("bad_skill_request", "not a skill request", err) from err
     store = extra.store or req.bot.id
     session = extra.session or req.user_request.user.id
     if not store or not session:
@@ -139,6 +148,12 @@ async def handle_skill(request: web.Request) -> web.Response:
     return web.json_response(response.to_wire())
 
 
+def scoped_idempotency_key(store: str, session: str, key: str) -> str:
+    """What the orders table stores for a client's idempotency key: a key is one session's, so
+    another session reusing it orders anew instead of being shown this session's order."""
+    return hashlib.sha256(json.dumps([store, session, key]).encode()).hexdigest()
+
+
 def _run_turn(
     storage: Storage,
     store: str,
@@ -157,7 +172,7 @@ def _run_turn(
     if u.intent.name is IntentName.FAQ and u.candidates and u.reason is None:
         entry = storage.get_faq(store, u.candidates[0])
         faq_answer = entry.answer(language) if entry is not None else None
-    key = extra.idempotency_key
+    key = scoped_idempotency_key(store, session, extra.idempotency_key) if extra.idempotency_key else None
     with storage.session_turn(store, session) as turn:
         cart = turn.cart or Cart(currency=currency)
         if u.intent.name is IntentName.ORDER_CONFIRM and key and (done := turn.find_order_by_key(key)):

@@ -130,6 +130,7 @@ class SqliteStorage:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA foreign_keys=ON")
             self._conn.execute("PRAGMA busy_timeout=10000")
+            self._conn.execute("PRAGMA secure_delete=ON")  # a deleted customer's rows leave no bytes behind
             self._migrate()
 
     def close(self) -> None:

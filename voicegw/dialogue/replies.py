@@ -90,6 +90,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "ko": "{item}{particle} 어떤 {group}{group_particle} 드릴까요? {candidates}",
         "en": "Which {group} would you like for the {item}: {candidates}?",
     },
+    "too_many": {
+        "ko": "죄송해요, 한 메뉴는 한 번에 {most}개까지 주문할 수 있어요. 수량을 다시 말씀해 주세요.",
+        "en": "Sorry, one order can hold at most {most} of an item. How many would you like?",
+    },
     "missing_item": {
         "ko": "어떤 메뉴로 드릴까요?",
         "en": "Which item would you like that for?",

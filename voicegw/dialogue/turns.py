@@ -26,7 +26,7 @@ from voicegw.dialogue.outcome import TurnOutcome  # noqa: F401  (the skill serve
 from voicegw.dialogue.replies import Reply
 from voicegw.dialogue.state import DialogueState
 from voicegw.nlu.menu import Menu
-from voicegw.nlu.types import IntentName, OrderLine, Understanding
+from voicegw.nlu.types import MAX_QUANTITY, IntentName, OrderLine, Understanding
 from voicegw.turn import TurnStatus
 
 
@@ -43,6 +43,7 @@ REASON_STATUS: dict[str, TurnStatus] = {
     "frustrated": "needs_clarification",
     "not_in_cart": "not_understood",
     "empty_cart": "rejected",
+    "too_many": "rejected",
 }
 _MAX_QUICK_REPLIES = 10  # Open Builder's limit
 SURE = 0.9
@@ -73,6 +74,8 @@ def _reason_outcome(cart: Cart, u: Understanding, language: str) -> TurnOutcome:
         text = R.text("unknown_item_candidates" if candidates else "unknown_item", language, candidates=choices)
     elif reason == "ambiguous_item" and candidates:
         text = R.text("ambiguous_item", language, candidates=choices)
+    elif reason == "too_many":
+        text = R.text("too_many", language, most=MAX_QUANTITY)
     elif reason in ("ambiguous_item", "low_confidence", "no_speech"):
         text = R.text("no_speech" if reason == "no_speech" else "low_confidence", language)
     else:
@@ -103,6 +106,9 @@ def apply_turn(
     state = state or DialogueState()
     facts = _Facts(menu, language, faq_answer, last_order_id, categories)
     outcome = _dispatch(cart, understanding, state, facts)
+    if any(line.quantity > MAX_QUANTITY for line in outcome.cart.lines):  # 999 + 999 of one line
+        too_many = understanding.model_copy(update={"reason": "too_many"})
+        outcome = replace(_reason_outcome(cart, too_many, language), state=outcome.state)
     return feelings.settle(outcome, understanding, state, language)
 
 

@@ -14,13 +14,14 @@ from voicegw.asr.loader import load_transcriber
 from voicegw.backend.client import SkillClient
 from voicegw.backend.embedded import EmbeddedBackend
 from voicegw.errors import ModelError
-from voicegw.gateway import routes
+from voicegw.gateway import admin_routes, auth, limits, routes
 from voicegw.gateway.errors import make_error_middleware
 from voicegw.gateway.faq_sync import FaqSync, faq_url
 from voicegw.gateway.services import SERVICES, Services
 from voicegw.nlu.loader import load_menus
 from voicegw.nlu.menu import Menu
 from voicegw.pipeline import Pipeline, build_pipeline
+from voicegw.privacy.logs import install_log_redaction
 from voicegw.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -34,13 +35,33 @@ def create_app(
 ) -> web.Application:
     """The gateway app. ``transcriber`` replaces the Whisper model (unit tests of the HTTP edge only)."""
     services = Services(settings=settings, menus=menus if menus is not None else load_menus(settings.menus_dir))
-    middleware = make_error_middleware(lambda code: services.metrics.errors.labels(code).inc())
+
+    def count_error(code: str) -> None:
+        services.metrics.errors.labels(code).inc()
+
+    gate = auth.Gatekeeper(auth.KeyStore(settings.database_path), settings.auth, settings.server.host)
+    limiter = limits.RateLimiter(settings.auth.rate_per_minute, settings.auth.rate_burst)
+    # Outermost first: the body deadline runs from the first moment; CORS headers go on every
+    # answer, errors included; keys are checked before the per-key rate limit.
+    middlewares = [
+        limits.make_body_deadline_middleware(settings.server.read_timeout_s),
+        limits.make_cors_middleware(settings.auth.cors_origins),
+        make_error_middleware(count_error),
+        auth.make_auth_middleware(gate, count_error),
+        limits.make_rate_limit_middleware(limiter, count_error),
+    ]
     # Multipart overhead on top of the audio limit; the routes enforce the exact audio limit.
-    app = web.Application(client_max_size=settings.audio.max_body_bytes + 64 * 1024, middlewares=[middleware])
+    app = web.Application(client_max_size=settings.audio.max_body_bytes + 64 * 1024, middlewares=middlewares)
     app[SERVICES] = services
+    app[auth.GATE] = gate
+    app[limits.LIMITER] = limiter
+    app.cleanup_ctx.append(auth.gate_ctx)
     app.cleanup_ctx.append(_backend_ctx)
     app.cleanup_ctx.append(_make_asr_ctx(transcriber))
     routes.add_routes(app)
+    admin_routes.add_admin_routes(app)
+    app.cleanup_ctx.append(admin_routes.purge_ctx(settings))
+    install_log_redaction()  # also when the app is built without the CLI (tests, embedding)
     return app
 
 

@@ -6,19 +6,29 @@ body is refused before it is buffered, let alone decoded.
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from voicegw.errors import AudioError, RequestError
+from voicegw.errors import AudioError, RequestError, VoicegwError
+from voicegw.jsonbody import parse_json
 
 _ID = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")
-_LANG = re.compile(r"^(?:[a-z]{2,3}|auto)$")
+#: Whisper's language codes (faster_whisper.tokenizer) and ``auto``: any other code would reach
+#: the model and fail there, as a 500 instead of a 400.
+LANGUAGES = frozenset(
+    "af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et eu fa fi fo fr gl gu ha haw he hi hr"
+    " ht hu hy id is it ja jw ka kk km kn ko la lb ln lo lt lv mg mi mk ml mn mr ms mt my ne nl nn no oc"
+    " pa pl ps pt ro ru sa sd si sk sl sn so sq sr su sv sw ta te tg th tk tl tr tt uk ur uz vi yi yo zh"
+    " yue auto".split()
+)
+#: Text fields of a multipart upload (store, session, lang, prompt) are short.
+MAX_FIELD_BYTES = 4096
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -46,8 +56,8 @@ def valid_id(value: str | None, name: str, *, required: bool = True) -> str | No
 def valid_language(value: str | None) -> str | None:
     if value in (None, ""):
         return None
-    if not _LANG.match(value):
-        raise RequestError("invalid_lang", "'lang' must be an ISO 639 code such as ko or en, or auto (detect)")
+    if value not in LANGUAGES:
+        raise RequestError("invalid_lang", "'lang' must be a language code Whisper knows, such as ko or en, or auto (detect)")
     return value
 
 
@@ -60,7 +70,7 @@ def _check_declared_length(request: web.Request, max_bytes: int) -> None:
         raise AudioError("audio_too_large", f"the body is {request.content_length} bytes; the limit is {max_bytes}", http_status=413)
 
 
-async def _read_limited(reader, max_bytes: int) -> bytes:
+async def _read_limited(reader, max_bytes: int, too_large: Callable[[], VoicegwError]) -> bytes:
     # A multipart part reads with read_chunk(); the request body stream with read(); both end on b"".
     read = reader.read_chunk if hasattr(reader, "read_chunk") else reader.read
     chunks: list[bytes] = []
@@ -68,9 +78,19 @@ async def _read_limited(reader, max_bytes: int) -> bytes:
     while chunk := await read(64 * 1024):
         size += len(chunk)
         if size > max_bytes:
-            raise AudioError("audio_too_large", f"the audio is larger than the limit of {max_bytes} bytes", http_status=413)
+            raise too_large()
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _audio_too_large(max_bytes: int) -> Callable[[], VoicegwError]:
+    return lambda: AudioError("audio_too_large", f"the audio is larger than the limit of {max_bytes} bytes", http_status=413)
+
+
+def _field_too_large(name: str) -> Callable[[], VoicegwError]:
+    return lambda: RequestError(
+        "field_too_large", f"the form field {name[:64]!r} is larger than {MAX_FIELD_BYTES} bytes", http_status=413
+    )
 
 
 async def read_audio_upload(request: web.Request, max_bytes: int, file_field: str = "audio") -> AudioUpload:
@@ -84,9 +104,10 @@ async def read_audio_upload(request: web.Request, max_bytes: int, file_field: st
             while (part := await reader.next()) is not None:
                 if part.name == file_field:
                     content_type = part.headers.get("Content-Type")
-                    audio = await _read_limited(part, max_bytes)
+                    audio = await _read_limited(part, max_bytes, _audio_too_large(max_bytes))
                 elif part.name:
-                    fields[part.name] = (await _read_limited(part, 4096)).decode("utf-8", "replace")
+                    value = await _read_limited(part, MAX_FIELD_BYTES, _field_too_large(part.name))
+                    fields[part.name] = value.decode("utf-8", "replace")
         except (AudioError, RequestError):
             raise
         except Exception as err:  # aiohttp raises ValueError/AssertionError on broken multipart framing
@@ -94,19 +115,19 @@ async def read_audio_upload(request: web.Request, max_bytes: int, file_field: st
         if audio is None:
             raise AudioError("audio_missing", f"the multipart body has no {file_field!r} file part")
         return AudioUpload(audio, content_type, fields)
-    audio = await _read_limited(request.content, max_bytes)
+    audio = await _read_limited(request.content, max_bytes, _audio_too_large(max_bytes))
     return AudioUpload(audio, request.headers.get("Content-Type"), fields)
 
 
 async def read_json(request: web.Request, model: type[M], max_bytes: int = 64 * 1024) -> M:
     """A JSON body validated by a pydantic model; anything else is a 400 that says what is wrong."""
+
+    def too_large() -> RequestError:
+        return RequestError("body_too_large", f"the JSON body is larger than {max_bytes} bytes", http_status=413)
+
     if request.content_length is not None and request.content_length > max_bytes:
-        raise RequestError("body_too_large", f"the JSON body is larger than {max_bytes} bytes", http_status=413)
-    raw = await _read_limited(request.content, max_bytes)
-    try:
-        data: Any = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise RequestError("invalid_json", f"the body is not valid JSON: {err}") from err
+        raise too_large()
+    data = parse_json(await _read_limited(request.content, max_bytes, too_large))
     try:
         return model.model_validate(data)
     except ValidationError as err:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from voicegw.backend.skill import SkillRequest, SkillResponse, operator_label
+from voicegw.errors import BackendError
+from voicegw.gateway.admin_routes import PRIVACY
 from voicegw.gateway.inputs import (
     new_session_id,
     read_audio_upload,
@@ -15,6 +19,7 @@ from voicegw.gateway.inputs import (
 )
 from voicegw.gateway.services import SERVICES, Services
 from voicegw.pipeline import AUTO, Pipeline, TurnContext
+from voicegw.privacy.retention import maybe_retain_audio
 from voicegw.turn import TurnResult
 
 MAX_TEXT_CHARS = 1000
@@ -42,9 +47,18 @@ def _pipeline(request: web.Request) -> Pipeline:
     return pipeline
 
 
-def _answer(request: web.Request, result: TurnResult, channel: str) -> web.Response:
-    _services(request).metrics.turns.labels(channel, result.status).inc()
+async def _answer(request: web.Request, result: TurnResult, channel: str) -> web.Response:
+    await _log_turn(request, result, channel)
     return web.json_response(result.to_json())
+
+
+async def _log_turn(request: web.Request, result: TurnResult, channel: str) -> None:
+    """Count the turn, and keep it (transcript redacted) for chat-log analysis when the privacy
+    store is open."""
+    _services(request).metrics.turns.labels(channel, result.status).inc()
+    privacy = request.app[PRIVACY].store
+    if privacy is not None:
+        await asyncio.to_thread(privacy.log_turn, result)
 
 
 async def voice_order(request: web.Request) -> web.Response:
@@ -58,7 +72,11 @@ async def voice_order(request: web.Request) -> web.Response:
         idempotency_key=valid_id(request.headers.get("Idempotency-Key"), "idempotency_key", required=False),
     )
     result = await _pipeline(request).voice_turn(upload.audio, ctx, upload.content_type)
-    return _answer(request, result, "voice")
+    if settings.privacy.retain_audio and result.status != "no_speech":
+        # Kept only under the customer's audio_qa consent, encrypted; otherwise dropped here.
+        await asyncio.to_thread(maybe_retain_audio, settings, request.app[PRIVACY].store, ctx.store, ctx.session,
+                                upload.audio, upload.content_type)
+    return await _answer(request, result, "voice")
 
 
 class TextOrder(BaseModel):
@@ -79,7 +97,7 @@ async def text_order(request: web.Request) -> web.Response:
         idempotency_key=valid_id(request.headers.get("Idempotency-Key"), "idempotency_key", required=False),
     )
     result = await _pipeline(request).text_turn(body.text, ctx)
-    return _answer(request, result, "text")
+    return await _answer(request, result, "text")
 
 
 _KAKAO_LANGS = {"kr": "ko", "ko": "ko", "en": "en"}
@@ -96,7 +114,7 @@ async def kakao_skill(request: web.Request) -> web.Response:
         language=_KAKAO_LANGS.get((skill.user_request.lang or "").lower()),
     )
     result = await _pipeline(request).text_turn(utterance or " ", ctx)
-    _services(request).metrics.turns.labels("kakao", result.status).inc()
+    await _log_turn(request, result, "kakao")
     # The whole turn result rides in ``data``: a kakao client sees what a voice client sees.
     response = SkillResponse.simple(result.reply.text, result.reply.quick_replies, data=result.to_json())
     if result.handoff:
@@ -124,6 +142,8 @@ async def faq_entries(request: web.Request) -> web.Response:
     if request.method == "PUT":
         payload = (await read_json(request, FaqUpload, max_bytes=FAQ_MAX_BYTES)).model_dump()
     status, answer = await services.backend.relay(request.method, "/faq", {"store": store}, payload)
+    if status >= 500:  # the backend's failure is not the client's to read as ours
+        raise BackendError("backend_bad_response", f"the backend answered HTTP {status} at /faq")
     if request.method == "PUT" and status == 200 and services.faq_sync is not None:
         await services.faq_sync.refresh()
     return web.json_response(answer, status=status)

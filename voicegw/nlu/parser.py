@@ -26,7 +26,7 @@ from voicegw.nlu.portions import split_portions
 from voicegw.nlu.segments import Segment, segment
 from voicegw.nlu.slots import fill_slots
 from voicegw.nlu.tagger import Span, tag
-from voicegw.nlu.types import Intent, IntentName, LineOption, OrderLine, Understanding
+from voicegw.nlu.types import MAX_QUANTITY, Intent, IntentName, LineOption, OrderLine, Understanding
 
 COVERAGE_WEIGHT = 0.5
 """How much unexplained words lower an order's confidence: ``quality * (1 - w * (1 - coverage))``."""
@@ -57,6 +57,11 @@ class Reading:
     def options(self) -> tuple[LineOption, ...]:
         """Options named without an item (make that a large, 자몽으로요)."""
         return bare_options(self.spans, self.segments, self.ctx)
+
+    @property
+    def too_many(self) -> bool:
+        """A quantity no order holds (아메리카노 99999999999999999999잔)."""
+        return any(s.kind == "number" and (s.value or 0) > MAX_QUANTITY for s in self.spans)
 
     @property
     def said_quantity(self) -> int | None:
@@ -224,6 +229,10 @@ def _cart_references(segments: tuple[Segment, ...], r: Reading, *, with_defaults
                  for seg in segments for item in (ambiguous_items(seg, r.ctx) or (segment_item(seg, r.ctx),)))
 
 
+def _too_many(r: Reading) -> Understanding:
+    return Understanding(intent=Intent(name=IntentName.ORDER_ADD, confidence=_match_quality(r)), reason="too_many")
+
+
 def _remove_quantity(r: Reading) -> Understanding:
     """"한 잔 빼 주세요", "one less": fewer of the line just ordered."""
     confidence = _phrase_confidence(r, "remove" if r.phrases.has("remove") else "cancel")
@@ -292,6 +301,7 @@ def _tagged_share(r: Reading) -> float:
 # that "주문 취소 어떻게 하나요" asks about cancelling instead of cancelling.
 DECISIONS: tuple[tuple[Callable[[Reading], bool], Callable[[Reading], Understanding]], ...] = (
     (lambda r: is_faq(r.faq), _faq),
+    (lambda r: bool(r.segments) and r.too_many, _too_many),
     (lambda r: r.phrases.has("handoff"), _phrase_intent(IntentName.HANDOFF, "handoff")),
     (lambda r: r.phrases.has("cancel") and not r.segments, _phrase_intent(IntentName.ORDER_CANCEL, "cancel")),
     (lambda r: r.phrases.has("status") and not r.segments, _phrase_intent(IntentName.ORDER_STATUS, "status")),

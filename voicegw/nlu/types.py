@@ -10,6 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field
 Amount = Literal["none", "light", "regular", "extra"]
 Sentiment = Literal["neutral", "frustrated"]
 
+MAX_QUANTITY = 999
+"""The most of one line a single order can hold; more is refused (``too_many``), not stored."""
+
 
 class IntentName(str, Enum):
     """The intent names of the public turn result contract (DESIGN.md)."""
@@ -47,7 +50,7 @@ class OrderLine(Frozen):
     item_id: str
     name: str
     """Display name in the turn's language, with the options that change what it is (아이스 아메리카노)."""
-    quantity: int = Field(ge=1)
+    quantity: int = Field(ge=1, le=MAX_QUANTITY)
     options: tuple[LineOption, ...] = ()
     unit_price: int
     """Item price plus option prices, in the menu currency's minor-free unit (KRW, or cents for USD)."""

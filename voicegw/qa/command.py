@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -25,6 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--noise", type=Path, help="a noise recording, or a folder of them (each file is one noise type)")
     parser.add_argument("--snr", default="24,12,6", help="comma-separated SNRs in dB for --noise (default 24,12,6)")
     parser.add_argument("--url", help="send clips to a running gateway instead of the in-process pipeline")
+    parser.add_argument("--api-key", default=os.environ.get("VOICEGW_API_KEY"),
+                        help="the gateway's API key for --url (default: $VOICEGW_API_KEY; none in development mode)")
     parser.add_argument("--out", type=Path, help="write results.json, summary.md and snr.png here")
     parser.add_argument("--fail-under", type=float, help="exit 1 when command acceptance is below this in any condition and language, or any silence/noise clip gives an order")
     parser.add_argument("--lang", help="only clips of this language")
@@ -91,7 +94,7 @@ async def _sender(args: argparse.Namespace, settings: Settings) -> AsyncIterator
     if args.url:
         from voicegw.qa.senders import HttpSender
 
-        async with HttpSender(args.url) as sender:
+        async with HttpSender(args.url, api_key=args.api_key) as sender:
             yield sender
         return
     # In-process: the gateway's own pipeline and reference backend, on a throw-away database so an

@@ -29,16 +29,22 @@ class PipelineSender:
         return ClipOutcome.from_turn_result(result.to_json(), latency_ms=elapsed_ms(started))
 
 
+def api_key_headers(api_key: str | None) -> dict[str, str]:
+    """The header a keyed gateway wants (``voicegw keys create``); none in development mode."""
+    return {"Authorization": f"Bearer {api_key}"} if api_key else {}
+
+
 class HttpSender:
     """A black-box client of a running gateway's ``POST /v1/voice/orders``."""
 
-    def __init__(self, base_url: str, timeout_s: float = 120.0) -> None:
+    def __init__(self, base_url: str, timeout_s: float = 120.0, api_key: str | None = None) -> None:
         self.base_url = base_url.rstrip("/")
+        self.headers = api_key_headers(api_key)
         self.timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> HttpSender:
-        self._session = aiohttp.ClientSession(timeout=self.timeout)
+        self._session = aiohttp.ClientSession(timeout=self.timeout, headers=self.headers)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from voicegw.qa.report import print_gate
+from voicegw.qa.senders import api_key_headers
 from voicegw.qa.story_format import LoadedFile, Story, load_stories
 from voicegw.qa.story_runner import StoryClient, local_gateway, needs_model, replay_all, select
 from voicegw.qa.story_scores import ALL, StoryRecord, Tally, by_language, by_tag, gate_failures, results_json, tally
@@ -25,6 +27,8 @@ from voicegw.settings import Settings
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="+", type=Path, help="story files, or folders searched for *.yaml")
     parser.add_argument("--url", help="a running gateway (default: start one in this process on a free port, with a throw-away database)")
+    parser.add_argument("--api-key", default=os.environ.get("VOICEGW_API_KEY"),
+                        help="the gateway's API key for --url (default: $VOICEGW_API_KEY; none in development mode)")
     parser.add_argument("--lang", choices=["ko", "en"], help="only stories of this language")
     parser.add_argument("--tag", action="append", default=[], help="only stories with this tag (repeat for any of several)")
     parser.add_argument("--out", type=Path, help="write every turn's checks and the scores to this JSON file")
@@ -73,7 +77,7 @@ async def _replay(selected: Sequence[tuple[LoadedFile, Story]], args: argparse.N
         task = progress.add_task("stories", total=len(selected))
         async with _gateway(args, settings, with_model=needs_model(selected)) as url:
             timeout = aiohttp.ClientTimeout(total=120)
-            async with aiohttp.ClientSession(timeout=timeout) as http:
+            async with aiohttp.ClientSession(timeout=timeout, headers=api_key_headers(args.api_key)) as http:
                 client = StoryClient(url, args.fixtures, http)
                 return await replay_all(client, selected, args.concurrency, lambda _: progress.advance(task))
 

@@ -1,0 +1,116 @@
+"""``purge(now)``: each class of personal data goes when its period is up, and nothing younger."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from voicegw.backend.storage import SqliteStorage
+from voicegw.dialogue.cart import Cart
+from voicegw.nlu.types import OrderLine
+from voicegw.privacy.audit import DEV_ACTOR, audit
+from voicegw.privacy.crypto import KeyRing, new_key
+from voicegw.privacy.retention import purge
+from voicegw.privacy.store import PrivacyStore, iso
+from voicegw.settings import RetentionSettings
+from voicegw.turn import IntentOut, TurnResult
+
+NOW = datetime(2025, 6, 1, 9, 0, tzinfo=timezone.utc)
+RETENTION = RetentionSettings(audio_days=7, transcripts_days=30, contact_days=30, events_days=90, audit_days=365)
+
+
+def _ago(days: float) -> datetime:
+    return NOW - timedelta(days=days)
+
+
+def _count(store: PrivacyStore, table: str) -> int:
+    with store.read() as c:
+        return c.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "voicegw.db"
+
+
+@pytest.fixture
+def store(db: Path):
+    s = PrivacyStore(db, KeyRing([new_key()], "test"))
+    yield s
+    s.close()
+
+
+def _turn(session: str, text: str) -> TurnResult:
+    return TurnResult(status="ok", session=session, store="cafe-ko", language="ko", transcript=text,
+                      intent=IntentOut(name="order.add", confidence=0.9))
+
+
+def test_each_class_goes_after_its_own_period(db: Path, store: PrivacyStore) -> None:
+    # audio: kept 7 days, or less when the customer agreed to less
+    store.grant_consent("cafe-ko", "u-audio", "audio_qa", 30, now=_ago(20))
+    store.retain_audio("cafe-ko", "u-audio", b"old clip", None, RETENTION.audio_days, now=_ago(8))
+    store.retain_audio("cafe-ko", "u-audio", b"new clip", None, RETENTION.audio_days, now=_ago(6))
+    store.grant_consent("cafe-ko", "u-brief", "audio_qa", 1, now=_ago(3))
+    store.retain_audio("cafe-ko", "u-brief", b"one-day clip", None, RETENTION.audio_days, now=_ago(2))
+    # transcripts: the turn log, 30 days
+    store.log_turn(_turn("u-t", "아메리카노 한 잔"), now=_ago(31))
+    store.log_turn(_turn("u-t", "라떼 두 잔"), now=_ago(29))
+    # contacts: 30 days from the order
+    store.grant_consent("cafe-ko", "u-c", "delivery_contact", 365, now=_ago(40))
+    store.save_contact("cafe-ko", "u-c", "A-0001", "010-1111-2222", "부산 해운대구 우동 1", 30, now=_ago(31))
+    store.save_contact("cafe-ko", "u-c", "A-0002", "010-1111-2222", "부산 해운대구 우동 1", 30, now=_ago(29))
+    # events: consents withdrawn 90 days ago, or unused and granted that long ago
+    store.grant_consent("cafe-ko", "u-w", "audio_qa", 7, now=_ago(200))
+    store.withdraw_consent("cafe-ko", "u-w", "audio_qa", now=_ago(91))
+    store.grant_consent("cafe-ko", "u-w2", "audio_qa", 7, now=_ago(100))
+    store.withdraw_consent("cafe-ko", "u-w2", "audio_qa", now=_ago(89))
+    store.grant_consent("cafe-ko", "u-idle", "delivery_contact", 7, now=_ago(91))
+    # audit: a year
+    audit(store, DEV_ACTOR, "user.export", "u-x", now=_ago(366))
+    audit(store, DEV_ACTOR, "user.export", "u-x", now=_ago(364))
+    # carts idle past the transcript period (their lines keep what the customer said)
+    backend = SqliteStorage(db)
+    line = OrderLine(item_id="americano", name="아메리카노", quantity=1, unit_price=4500, origin="아메리카노 하나")
+    backend.save_cart("cafe-ko", "u-cart-old", Cart(lines=(line,)))
+    backend.save_cart("cafe-ko", "u-cart-new", Cart(lines=(line,)))
+    with store.tx() as c:
+        c.execute("UPDATE carts SET updated_at = ? WHERE session = 'u-cart-old'", (iso(_ago(31)),))
+        c.execute("UPDATE carts SET updated_at = ? WHERE session = 'u-cart-new'", (iso(_ago(29)),))
+
+    counts = purge(store, RETENTION, now=NOW)
+
+    assert counts == {"audio": 2, "transcripts": 1, "carts": 1, "contacts": 1, "events": 2, "audit": 1}
+    with store.read() as c:
+        assert [r[0] for r in c.execute("SELECT session FROM retained_audio")] == ["u-audio"]
+        assert [r[0] for r in c.execute("SELECT transcript FROM turn_log")] == ["라떼 두 잔"]
+        assert [r[0] for r in c.execute("SELECT order_id FROM contacts")] == ["A-0002"]
+        assert {r[0] for r in c.execute("SELECT session FROM consents")} == {"u-audio", "u-brief", "u-c", "u-w2"}
+        assert [r[0] for r in c.execute("SELECT session FROM carts")] == ["u-cart-new"]
+    assert backend.get_cart("cafe-ko", "u-cart-new") is not None
+    backend.close()
+    assert store.retained_clip(1) is None and store.retained_clip(2) == b"new clip"
+
+    assert purge(store, RETENTION, now=NOW) == dict.fromkeys(counts, 0)  # nothing due twice
+
+
+def test_purge_works_without_the_backend_tables(store: PrivacyStore) -> None:
+    """An external skill server keeps carts elsewhere: the gateway's file has no carts table."""
+    assert not store.has_table("carts")
+    assert purge(store, RETENTION, now=NOW)["carts"] == 0
+
+
+def test_a_shorter_setting_applies_to_data_kept_before_it(store: PrivacyStore) -> None:
+    store.grant_consent("cafe-ko", "u-1", "delivery_contact", 365, now=_ago(20))
+    store.save_contact("cafe-ko", "u-1", "A-0001", "010-1111-2222", "부산 해운대구 우동 1", 30, now=_ago(10))
+    assert purge(store, RETENTION, now=NOW)["contacts"] == 0
+    assert purge(store, RETENTION.model_copy(update={"contact_days": 7}), now=NOW)["contacts"] == 1
+    assert _count(store, "contacts") == 0
+
+
+def test_turn_log_keeps_only_redacted_transcripts(store: PrivacyStore) -> None:
+    store.log_turn(_turn("u-1", "배달은 010-1234-5678 으로 연락 주세요 아메리카노 두 잔"), now=NOW)
+    with store.read() as c:
+        (text,) = c.execute("SELECT transcript FROM turn_log").fetchone()
+    assert "1234" not in text and "5678" not in text and "아메리카노 두 잔" in text

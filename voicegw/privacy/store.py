@@ -1,0 +1,287 @@
+"""Personal data beside the orders: consents, delivery contacts, retained audio, the turn log
+and the audit log, in the same SQLite database as the reference skill server's carts and orders
+(tables in schema.py).
+
+Encrypted columns end in ``_enc`` (Fernet tokens); key rotation finds them by that name, so a new
+encrypted column is rotated without being listed anywhere. Times are ISO 8601 UTC strings in the
+same format as storage.py, so they compare as text.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Literal
+
+from voicegw.errors import VoicegwError
+from voicegw.privacy.crypto import KeyRing
+from voicegw.privacy.redact import redact
+from voicegw.privacy.schema import migrate
+from voicegw.turn import TurnResult
+
+Purpose = Literal["audio_qa", "delivery_contact"]
+PURPOSES: tuple[Purpose, ...] = ("audio_qa", "delivery_contact")
+
+
+class ConsentError(VoicegwError):
+    """Personal data was offered for a purpose the customer has not (or no longer) agreed to."""
+
+    http_status = 409
+
+
+class PrivacyStoreError(VoicegwError):
+    """The database under the privacy tables failed (locked too long, disk full, corrupt)."""
+
+    http_status = 503
+
+
+@dataclass(frozen=True)
+class Consent:
+    id: int
+    store: str
+    session: str
+    purpose: Purpose
+    granted_at: str
+    retention_days: int
+    """Longest the customer agreed to let data kept under this consent live."""
+    withdrawn_at: str | None = None
+
+
+@dataclass(frozen=True)
+class Contact:
+    order_id: str
+    store: str
+    session: str
+    phone: str
+    address: str
+    created_at: str
+    expires_at: str
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@contextmanager
+def _wrapped() -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.Error as err:
+        raise PrivacyStoreError("privacy_store_failed", f"the privacy tables could not be read or written: {err}") from err
+
+
+class PrivacyStore:
+    """The privacy tables of one SQLite file (blocking; async callers use ``asyncio.to_thread``)."""
+
+    def __init__(self, path: str | Path, keys: KeyRing) -> None:
+        Path(path).parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # state stays the owner's
+        self.path = Path(path)
+        self._keys = keys
+        self._conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=10.0)
+        self._conn.row_factory = sqlite3.Row
+        self._lock = threading.RLock()
+        with self._lock:
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA foreign_keys=ON")
+            self._conn.execute("PRAGMA busy_timeout=10000")
+            # Deleted personal data is overwritten in the file, not left in free pages.
+            self._conn.execute("PRAGMA secure_delete=ON")
+            self._migrate()
+
+    @property
+    def keys(self) -> KeyRing:
+        """The data keys, reread when a rotation has rewritten the key file."""
+        self._keys = self._keys.current()
+        return self._keys
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    @contextmanager
+    def tx(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, all or nothing (BEGIN IMMEDIATE takes the write lock up front);
+        a database failure surfaces as ``privacy_store_failed``."""
+        with self._lock, _wrapped():
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        with self._lock, _wrapped():
+            yield self._conn
+
+    def _migrate(self) -> None:
+        with self.tx() as c:
+            migrate(c)
+
+    def has_table(self, name: str) -> bool:
+        """The backend's tables (carts, orders) exist only where the reference skill server ran."""
+        with self.read() as c:
+            return c.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None
+
+    # --- consents ------------------------------------------------------------------------
+
+    def grant_consent(self, store: str, session: str, purpose: Purpose, retention_days: int, now: datetime | None = None) -> Consent:
+        """Record (or renew) the customer's consent; one active consent per store, session, purpose."""
+        if purpose not in PURPOSES:
+            raise ValueError(f"unknown consent purpose {purpose!r}")
+        at = iso(now or utcnow())
+        with self.tx() as c:
+            # A renewal replaces the old consent; data kept under it moves to the new one.
+            old = [r[0] for r in c.execute(
+                "SELECT id FROM consents WHERE store = ? AND session = ? AND purpose = ? AND withdrawn_at IS NULL",
+                (store, session, purpose),
+            )]
+            c.execute(f"UPDATE consents SET withdrawn_at = ? WHERE id IN ({','.join('?' * len(old))})", (at, *old))
+            cursor = c.execute(
+                "INSERT INTO consents (store, session, purpose, granted_at, retention_days) VALUES (?, ?, ?, ?, ?)",
+                (store, session, purpose, at, retention_days),
+            )
+            for table in ("retained_audio", "contacts"):
+                c.execute(f"UPDATE {table} SET consent_id = ? WHERE consent_id IN ({','.join('?' * len(old))})", (cursor.lastrowid, *old))
+            row = c.execute("SELECT * FROM consents WHERE id = ?", (cursor.lastrowid,)).fetchone()
+        return Consent(**dict(row))
+
+    def withdraw_consent(self, store: str, session: str, purpose: Purpose, now: datetime | None = None) -> dict[str, int]:
+        """Withdraw it and delete what was kept under it at once (audio, contacts); returns counts."""
+        with self.tx() as c:
+            ids = [r[0] for r in c.execute(
+                "SELECT id FROM consents WHERE store = ? AND session = ? AND purpose = ? AND withdrawn_at IS NULL",
+                (store, session, purpose),
+            )]
+            marks = ",".join("?" * len(ids))
+            audio = c.execute(f"DELETE FROM retained_audio WHERE consent_id IN ({marks})", ids).rowcount
+            contacts = c.execute(f"DELETE FROM contacts WHERE consent_id IN ({marks})", ids).rowcount
+            c.execute(f"UPDATE consents SET withdrawn_at = ? WHERE id IN ({marks})", (iso(now or utcnow()), *ids))
+        return {"consents": len(ids), "retained_audio": audio, "contacts": contacts}
+
+    def active_consent(self, store: str, session: str, purpose: Purpose) -> Consent | None:
+        with self.read() as c:
+            row = c.execute(
+                "SELECT * FROM consents WHERE store = ? AND session = ? AND purpose = ? AND withdrawn_at IS NULL",
+                (store, session, purpose),
+            ).fetchone()
+        return None if row is None else Consent(**dict(row))
+
+    def _require_consent(self, c: sqlite3.Connection, store: str, session: str, purpose: Purpose) -> sqlite3.Row:
+        row = c.execute(
+            "SELECT * FROM consents WHERE store = ? AND session = ? AND purpose = ? AND withdrawn_at IS NULL",
+            (store, session, purpose),
+        ).fetchone()
+        if row is None:
+            raise ConsentError("consent_required", f"the customer has not agreed to {purpose}")
+        return row
+
+    # --- contacts and audio (encrypted) ----------------------------------------------------
+
+    def save_contact(
+        self, store: str, session: str, order_id: str, phone: str, address: str, contact_days: int, now: datetime | None = None
+    ) -> int:
+        """Keep a delivery contact, encrypted, only under the customer's ``delivery_contact`` consent;
+        it expires after the shorter of ``contact_days`` and the consent's own period."""
+        now = now or utcnow()
+        keys = self.keys
+        with self.tx() as c:
+            consent = self._require_consent(c, store, session, "delivery_contact")
+            expires = now + timedelta(days=min(contact_days, consent["retention_days"]))
+            return c.execute(
+                "INSERT INTO contacts (store, session, order_id, consent_id, phone_enc, address_enc, created_at, expires_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (store, session, order_id, consent["id"], keys.encrypt_text(phone), keys.encrypt_text(address), iso(now), iso(expires)),
+            ).lastrowid
+
+    def order_belongs_to(self, order_id: str, store: str, session: str) -> bool:
+        """The order exists in this database and was placed by ``session`` at ``store``."""
+        with self.read() as c:
+            return c.execute(
+                "SELECT 1 FROM orders WHERE id = ? AND store = ? AND session = ?", (order_id, store, session)
+            ).fetchone() is not None
+
+    def contact_for_order(self, order_id: str) -> Contact | None:
+        with self.read() as c:
+            row = c.execute("SELECT * FROM contacts WHERE order_id = ? ORDER BY id DESC LIMIT 1", (order_id,)).fetchone()
+        return None if row is None else self.contact_from_row(row)
+
+    def contact_from_row(self, row: sqlite3.Row) -> Contact:
+        keys = self.keys
+        return Contact(
+            order_id=row["order_id"], store=row["store"], session=row["session"],
+            phone=keys.decrypt_text(row["phone_enc"]), address=keys.decrypt_text(row["address_enc"]),
+            created_at=row["created_at"], expires_at=row["expires_at"],
+        )
+
+    def retain_audio(
+        self, store: str, session: str, audio: bytes, content_type: str | None, audio_days: int, now: datetime | None = None
+    ) -> int:
+        """Keep a clip, encrypted, only under the customer's ``audio_qa`` consent."""
+        now = now or utcnow()
+        token = self.keys.encrypt(audio)
+        with self.tx() as c:
+            consent = self._require_consent(c, store, session, "audio_qa")
+            expires = now + timedelta(days=min(audio_days, consent["retention_days"]))
+            return c.execute(
+                "INSERT INTO retained_audio (store, session, consent_id, content_type, size_bytes, clip_enc, created_at, expires_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (store, session, consent["id"], content_type, len(audio), token, iso(now), iso(expires)),
+            ).lastrowid
+
+    def retained_clip(self, clip_id: int) -> bytes | None:
+        with self.read() as c:
+            row = c.execute("SELECT clip_enc FROM retained_audio WHERE id = ?", (clip_id,)).fetchone()
+        return None if row is None else self.keys.decrypt(row[0])
+
+    # --- the turn log (chat-log analysis) ----------------------------------------------------
+
+    def log_turn(self, result: TurnResult, now: datetime | None = None) -> int:
+        """One turn for chat-log analysis; the transcript is redacted here, on the one way into the table."""
+        transcript = redact(result.transcript, result.language).text if result.transcript else ""
+        with self.tx() as c:
+            return c.execute(
+                "INSERT INTO turn_log (store, session, at, language, transcript, intent, status, reason)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (result.store, result.session, iso(now or utcnow()), result.language, transcript,
+                 result.intent.name if result.intent else None, result.status, result.reason),
+            ).lastrowid
+
+    # --- key rotation ------------------------------------------------------------------------
+
+    def encrypted_columns(self) -> list[tuple[str, str]]:
+        """Every (table, column) holding Fernet tokens: the columns named ``*_enc``."""
+        with self.read() as c:
+            tables = [r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+            return [
+                (table, col["name"])
+                for table in tables
+                for col in c.execute(f'PRAGMA table_info("{table}")')
+                if col["name"].endswith("_enc")
+            ]
+
+    def reencrypt(self, keys: KeyRing | None = None) -> dict[str, int]:
+        """Encrypt every token again under the newest key (one transaction); counts per column.
+        Afterwards the older keys decrypt nothing here and may be dropped."""
+        keys = keys or self.keys
+        counts: dict[str, int] = {}
+        columns = self.encrypted_columns()
+        with self.tx() as c:
+            for table, column in columns:
+                rows = c.execute(f'SELECT rowid, "{column}" FROM "{table}" WHERE "{column}" IS NOT NULL').fetchall()
+                c.executemany(
+                    f'UPDATE "{table}" SET "{column}" = ? WHERE rowid = ?', [(keys.rotate(r[1]), r[0]) for r in rows]
+                )
+                counts[f"{table}.{column}"] = len(rows)
+        return counts
