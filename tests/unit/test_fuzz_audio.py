@@ -32,7 +32,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from tests.audio_codecs import encode
-from tests.unit.test_fuzz_json_routes import (
+from tests.unit.fuzz_support import (
     CASES,
     FUZZ,
     ROOT,

@@ -168,3 +168,13 @@ def test_faq_from_public_rejects_bad_shapes() -> None:
         FaqEntry.from_public({"category": "x"})
     with pytest.raises(ValueError):
         FaqEntry.from_public({"id": "x", "questions": ["not", "a", "dict"]})
+
+
+def test_the_database_is_the_owners_alone(tmp_path) -> None:
+    import stat
+
+    path = tmp_path / "voicegw.db"
+    storage = SqliteStorage(path)
+    storage.save_cart("cafe", "s1", CART)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    storage.close()

@@ -21,6 +21,7 @@ from voicegw.backend.skill import Channel
 from voicegw.dialogue.cart import Cart
 from voicegw.dialogue.state import DialogueState
 from voicegw.errors import BackendError
+from voicegw.files import owner_only
 from voicegw.nlu.types import OrderLine
 
 SCHEMA_VERSION = 2
@@ -124,6 +125,7 @@ class SqliteStorage:
         # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a transaction is exactly
         # the block we write and nothing is committed behind our back.
         self._conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=10.0)
+        owner_only(path)
         self._conn.row_factory = sqlite3.Row
         self._lock = threading.RLock()
         with self._lock:

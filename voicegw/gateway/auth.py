@@ -38,6 +38,7 @@ from typing import get_args
 from aiohttp import web
 
 from voicegw.errors import VoicegwError
+from voicegw.files import owner_only
 from voicegw.gateway.errors import error_response
 from voicegw.gateway.scopes import CLIENT, ROLE_SCOPES, ROUTE_SCOPES, Client, Role, Scope
 from voicegw.settings import AuthSettings
@@ -133,6 +134,7 @@ class KeyStore:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
+            owner_only(self.path)
         except (OSError, sqlite3.Error) as err:
             raise AuthError("key_store_failed", f"cannot open the key store {self.path}: {err}", http_status=503) from err
         try:

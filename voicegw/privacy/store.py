@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Literal
 
 from voicegw.errors import VoicegwError
+from voicegw.files import owner_only
 from voicegw.privacy.crypto import KeyRing
 from voicegw.privacy.redact import redact
 from voicegw.privacy.schema import migrate
@@ -87,6 +88,7 @@ class PrivacyStore:
         self.path = Path(path)
         self._keys = keys
         self._conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=10.0)
+        owner_only(path)
         self._conn.row_factory = sqlite3.Row
         self._lock = threading.RLock()
         with self._lock:
