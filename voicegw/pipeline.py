@@ -6,6 +6,7 @@ gateway, the CLI and the evaluation run exactly the same code.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -95,10 +96,11 @@ class Pipeline:
         ctx = ctx or TurnContext(store="", session="")
         timings: dict[str, int] = {}
         with _timed(timings, "decode"):
-            pcm = decode_audio(audio, self.limits, content_type)
+            # Decoding and VAD block for up to tens of ms on a large clip: off the event loop.
+            pcm = await asyncio.to_thread(decode_audio, audio, self.limits, content_type)
         self._emit("decoded", ctx, timings["decode"], duration_ms=pcm.duration_ms)
         with _timed(timings, "vad"):
-            speech = find_speech(pcm, self.vad)
+            speech = await asyncio.to_thread(find_speech, pcm, self.vad)
         self._emit("speech_found", ctx, timings["vad"], speech_ms=speech.speech_ms)
         if not speech.has_speech:
             return None, timings
