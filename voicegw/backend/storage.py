@@ -18,10 +18,10 @@ from typing import Protocol
 
 from voicegw.backend.records import FaqEntry, StoredOrder
 from voicegw.backend.skill import Channel
+from voicegw.database import open_database, write_transaction
 from voicegw.dialogue.cart import Cart
 from voicegw.dialogue.state import DialogueState
 from voicegw.errors import BackendError
-from voicegw.files import owner_only
 from voicegw.nlu.types import OrderLine
 
 SCHEMA_VERSION = 2
@@ -120,19 +120,9 @@ class SqliteStorage:
     """SQLite ``Storage``; ``path`` is a file (``<data_dir>/voicegw.db``) or ``:memory:``."""
 
     def __init__(self, path: str | Path) -> None:
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a transaction is exactly
-        # the block we write and nothing is committed behind our back.
-        self._conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=10.0)
-        owner_only(path)
-        self._conn.row_factory = sqlite3.Row
+        self._conn = open_database(path)
         self._lock = threading.RLock()
         with self._lock:
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA foreign_keys=ON")
-            self._conn.execute("PRAGMA busy_timeout=10000")
-            self._conn.execute("PRAGMA secure_delete=ON")  # a deleted customer's rows leave no bytes behind
             self._migrate()
 
     def close(self) -> None:
@@ -145,13 +135,8 @@ class SqliteStorage:
         Any database failure rolls everything back and surfaces as ``storage_failed``."""
         with self._lock:
             try:
-                self._conn.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self._conn
-                except BaseException:
-                    self._conn.execute("ROLLBACK")
-                    raise
-                self._conn.execute("COMMIT")
+                with write_transaction(self._conn) as c:
+                    yield c
             except sqlite3.Error as err:
                 raise BackendError("storage_failed", f"the database write failed: {err}") from err
 

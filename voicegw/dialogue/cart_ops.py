@@ -117,13 +117,8 @@ def with_defaults(line: OrderLine, menu: Menu | None, language: str) -> OrderLin
     """A line built from what was said only, completed with the item's default options."""
     if menu is None:
         return line
-    item = menu.item(line.item_id)
     have = {o.group for o in line.options}
-    defaults = []
-    for group_id in item.option_groups:
-        default = item.default_options.get(group_id) or menu.group(group_id).default
-        if group_id not in have and default is not None:
-            defaults.append(LineOption(group=group_id, value=default))
+    defaults = [o for o in menu.default_options(menu.item(line.item_id)) if o.group not in have]
     completed = with_options(line.model_copy(update={"options": (*defaults, *line.options)}), (), menu, language)
     return completed.model_copy(update={"name": line.name})
 
@@ -186,8 +181,7 @@ def line_name(item_id: str, options: Iterable[LineOption], menu: Menu, language:
     words = []
     for group in menu.option_groups:
         value = chosen.get(group.id)
-        default = item.default_options.get(group.id) or group.default
-        if group.in_name and group.id in item.option_groups and value is not None and value != default:
+        if group.in_name and group.id in item.option_groups and value not in (None, menu.default_value(item, group.id)):
             words.append(display_name(group.value(value).names, language, menu.language))
     words.append(display_name(item.names, language, menu.language))
     return " ".join(words)

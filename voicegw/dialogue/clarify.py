@@ -62,9 +62,9 @@ def answer_pending(
         return None
     cleared = state.model_copy(update={"pending": None})
     for line in lines:
-        group = _missing(line, menu)
+        group = menu.missing_required(menu.item(line.item_id), (o.group for o in line.options))
         if group is not None:  # a second required group: ask for it next
-            values = tuple(display_name(v.names, language, menu.language) for v in menu.group(group).values)
+            values = menu.value_names(group, language)
             return _ask(cart, Pending(kind="option", lines=lines, group=group), cleared, menu, language, values)
     new_cart = add_lines(cart, lines)
     text = R.text("added", language, lines=R.format_lines(lines, language, categories))
@@ -84,7 +84,9 @@ def reask(cart: Cart, state: DialogueState, language: str, menu: Menu | None) ->
         return TurnOutcome(cart, Reply(text, quick), "not_understood", reason,
                            state=state.model_copy(update={"pending": None}))
     again = pending.model_copy(update={"asked": pending.asked + 1})
-    choices = pending.choices if pending.kind == "choice" else _value_names(pending.group, menu, language)
+    choices = pending.choices
+    if pending.kind == "option" and menu is not None and pending.group is not None:
+        choices = menu.value_names(pending.group, language)
     return _ask(cart, again, state, menu, language, choices)
 
 
@@ -120,22 +122,13 @@ def _choose(pending: Pending, u: Understanding, menu: Menu, language: str) -> tu
 
 
 def default_line(item: Item, quantity: int, menu: Menu, language: str) -> OrderLine:
-    options = []
-    for group_id in item.option_groups:
-        default = item.default_options.get(group_id) or menu.group(group_id).default
-        if default is not None:
-            options.append(LineOption(group=group_id, value=default))
+    options = menu.default_options(item)
     return OrderLine(item_id=item.id, name=line_name(item.id, options, menu, language), quantity=quantity,
                      options=tuple(options), unit_price=menu.unit_price(item, options))
 
 
 def _lacks(line: OrderLine, group: str | None) -> bool:
     return all(o.group != group for o in line.options)
-
-
-def _missing(line: OrderLine, menu: Menu) -> str | None:
-    item = menu.item(line.item_id)
-    return next((g for g in item.option_groups if menu.group(g).required and _lacks(line, g)), None)
 
 
 def _display(item: Item, menu: Menu, language: str) -> str:
@@ -148,8 +141,3 @@ def _group_name(group: str | None, menu: Menu | None, language: str) -> str:
     names = menu.group(group).names
     return display_name(names, language, menu.language) if names else group
 
-
-def _value_names(group: str | None, menu: Menu | None, language: str) -> tuple[str, ...]:
-    if menu is None or group is None:
-        return ()
-    return tuple(display_name(v.names, language, menu.language) for v in menu.group(group).values)

@@ -37,8 +37,8 @@ from typing import get_args
 
 from aiohttp import web
 
+from voicegw.database import owner_only
 from voicegw.errors import VoicegwError
-from voicegw.files import owner_only
 from voicegw.gateway.errors import error_response
 from voicegw.gateway.scopes import CLIENT, ROLE_SCOPES, ROUTE_SCOPES, Client, Role, Scope
 from voicegw.settings import AuthSettings

@@ -7,7 +7,7 @@ from voicegw.nlu.lines import LineContext
 from voicegw.nlu.menu import Item, display_name
 from voicegw.nlu.segments import Segment
 from voicegw.nlu.tagger import Span
-from voicegw.nlu.types import LineOption, OrderLine
+from voicegw.nlu.types import LineOption
 
 
 _AMENDING_PARTICLES = frozenset({"은", "는"})
@@ -88,22 +88,6 @@ def ambiguous_items(seg: Segment, ctx: LineContext) -> tuple[Item, ...]:
     if len(ids) < 2:
         return ()
     return tuple(ctx.menu.item(i) for i in ids)
-
-
-def missing_required(line: OrderLine, ctx: LineContext) -> str | None:
-    """The first required option group of the line's item that nobody named."""
-    item = ctx.menu.item(line.item_id)
-    have = {o.group for o in line.options}
-    for group_id in item.option_groups:
-        if ctx.menu.group(group_id).required and group_id not in have:
-            return group_id
-    return None
-
-
-def value_names(group_id: str, ctx: LineContext) -> tuple[str, ...]:
-    """Display names of a group's values, for quick replies (레몬, 자몽, 청포도)."""
-    group = ctx.menu.group(group_id)
-    return tuple(display_name(v.names, ctx.language, ctx.menu.language) for v in group.values)
 
 
 def item_names(items: tuple[Item, ...], ctx: LineContext) -> tuple[str, ...]:

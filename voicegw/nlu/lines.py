@@ -36,12 +36,8 @@ def segment_item(seg: Segment, ctx: LineContext) -> Item:
 
 def build_line(seg: Segment, item: Item, ctx: LineContext, with_defaults: bool = True) -> OrderLine:
     said = said_options(seg, item, ctx)
-    options = dict(said)
-    if with_defaults:
-        for group_id in item.option_groups:
-            default = item.default_options.get(group_id) or ctx.menu.group(group_id).default
-            if group_id not in options and default is not None:
-                options[group_id] = LineOption(group=group_id, value=default)
+    options = {o.group: o for o in ctx.menu.default_options(item)} if with_defaults else {}
+    options.update(said)
     ordered = tuple(options[g] for g in item.option_groups if g in options)
     return OrderLine(
         item_id=item.id,
@@ -97,8 +93,7 @@ def _pick_value(span: Span, item: Item, menu: Menu) -> tuple[str, str] | None:
             return target.group, target.id
     for target in span.targets_of("group"):
         if target.id in item.option_groups:
-            default = item.default_options.get(target.id) or menu.group(target.id).default
-            if default is not None:
+            if (default := menu.default_value(item, target.id)) is not None:
                 return target.id, default
     return None
 

@@ -143,6 +143,24 @@ class Menu(_Model):
     def item(self, item_id: str) -> Item:
         return next(i for i in self.items if i.id == item_id)
 
+    def default_value(self, item: Item, group_id: str) -> str | None:
+        """The value an item gets in a group nobody named: its own default, else the group's."""
+        return item.default_options.get(group_id) or self.group(group_id).default
+
+    def default_options(self, item: Item) -> tuple[LineOption, ...]:
+        """The item's default for every group that has one, in the item's group order."""
+        return tuple(LineOption(group=g, value=v) for g in item.option_groups
+                     if (v := self.default_value(item, g)) is not None)
+
+    def missing_required(self, item: Item, named: Iterable[str]) -> str | None:
+        """The first required group of ``item`` not among the ``named`` groups."""
+        have = set(named)
+        return next((g for g in item.option_groups if self.group(g).required and g not in have), None)
+
+    def value_names(self, group_id: str, language: str) -> tuple[str, ...]:
+        """Display names of a group's values (레몬, 자몽, 청포도), for quick replies."""
+        return tuple(display_name(v.names, language, self.language) for v in self.group(group_id).values)
+
     def unit_price(self, item: Item, options: Iterable[LineOption]) -> int:
         """The item's price plus its options'. An item's own default (바닐라 라떼's vanilla syrup)
         is in its price already, and an option asked for in amount ``none`` costs nothing."""

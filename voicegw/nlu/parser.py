@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cached_property
 from dataclasses import dataclass, replace
 
 from voicegw.nlu.changes import (
     ambiguous_items,
     bare_options,
     item_names,
-    missing_required,
     refers_to_cart,
     split_replaced,
-    value_names,
 )
 from voicegw.nlu.compiled import CompiledMenu, compile_menu
 from voicegw.nlu.evidence import MIN_ORDER_COVERAGE, coverage, exact, supported
@@ -53,9 +52,9 @@ class Reading:
         # A bare number in talk ("in 1813", "6 times 10") is not an order for something missing.
         return "number" in kinds and self.coverage >= MIN_ORDER_COVERAGE
 
-    @property
+    @cached_property
     def options(self) -> tuple[LineOption, ...]:
-        """Options named without an item (make that a large, 자몽으로요)."""
+        """Options named without an item (make that a large, 자몽으로요); read by several rules."""
         return bare_options(self.spans, self.segments, self.ctx)
 
     @property
@@ -197,9 +196,10 @@ def _add(r: Reading) -> Understanding:
         return Understanding(intent=intent, lines=tuple(lines), reason="ambiguous_item",
                              candidates=item_names(choices, r.ctx), held_quantity=quantity(seg, r.ctx))
     for line in lines:
-        if (group := missing_required(line, r.ctx)) is not None:
+        named = (o.group for o in line.options)
+        if (group := r.ctx.menu.missing_required(r.ctx.menu.item(line.item_id), named)) is not None:
             return Understanding(intent=intent, lines=tuple(lines), reason="missing_option",
-                                 candidates=value_names(group, r.ctx), missing_group=group)
+                                 candidates=r.ctx.menu.value_names(group, r.ctx.language), missing_group=group)
     return Understanding(intent=intent, lines=tuple(lines), amends=amends)
 
 

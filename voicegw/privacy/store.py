@@ -18,8 +18,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Literal
 
+from voicegw.database import open_database, write_transaction
 from voicegw.errors import VoicegwError
-from voicegw.files import owner_only
 from voicegw.privacy.crypto import KeyRing
 from voicegw.privacy.redact import redact
 from voicegw.privacy.schema import migrate
@@ -84,19 +84,11 @@ class PrivacyStore:
     """The privacy tables of one SQLite file (blocking; async callers use ``asyncio.to_thread``)."""
 
     def __init__(self, path: str | Path, keys: KeyRing) -> None:
-        Path(path).parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # state stays the owner's
         self.path = Path(path)
         self._keys = keys
-        self._conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=10.0)
-        owner_only(path)
-        self._conn.row_factory = sqlite3.Row
+        self._conn = open_database(path)
         self._lock = threading.RLock()
         with self._lock:
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA foreign_keys=ON")
-            self._conn.execute("PRAGMA busy_timeout=10000")
-            # Deleted personal data is overwritten in the file, not left in free pages.
-            self._conn.execute("PRAGMA secure_delete=ON")
             self._migrate()
 
     @property
@@ -113,14 +105,8 @@ class PrivacyStore:
     def tx(self) -> Iterator[sqlite3.Connection]:
         """One write transaction, all or nothing (BEGIN IMMEDIATE takes the write lock up front);
         a database failure surfaces as ``privacy_store_failed``."""
-        with self._lock, _wrapped():
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+        with self._lock, _wrapped(), write_transaction(self._conn) as c:
+            yield c
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
@@ -189,6 +175,14 @@ class PrivacyStore:
             raise ConsentError("consent_required", f"the customer has not agreed to {purpose}")
         return row
 
+    def _consented_until(
+        self, c: sqlite3.Connection, store: str, session: str, purpose: Purpose, class_days: int, now: datetime
+    ) -> tuple[sqlite3.Row, datetime]:
+        """The active consent for ``purpose`` and when data kept under it expires: after the
+        shorter of the data class's period and the consent's own."""
+        consent = self._require_consent(c, store, session, purpose)
+        return consent, now + timedelta(days=min(class_days, consent["retention_days"]))
+
     # --- contacts and audio (encrypted) ----------------------------------------------------
 
     def save_contact(
@@ -199,8 +193,7 @@ class PrivacyStore:
         now = now or utcnow()
         keys = self.keys
         with self.tx() as c:
-            consent = self._require_consent(c, store, session, "delivery_contact")
-            expires = now + timedelta(days=min(contact_days, consent["retention_days"]))
+            consent, expires = self._consented_until(c, store, session, "delivery_contact", contact_days, now)
             return c.execute(
                 "INSERT INTO contacts (store, session, order_id, consent_id, phone_enc, address_enc, created_at, expires_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -234,8 +227,7 @@ class PrivacyStore:
         now = now or utcnow()
         token = self.keys.encrypt(audio)
         with self.tx() as c:
-            consent = self._require_consent(c, store, session, "audio_qa")
-            expires = now + timedelta(days=min(audio_days, consent["retention_days"]))
+            consent, expires = self._consented_until(c, store, session, "audio_qa", audio_days, now)
             return c.execute(
                 "INSERT INTO retained_audio (store, session, consent_id, content_type, size_bytes, clip_enc, created_at, expires_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
