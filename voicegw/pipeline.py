@@ -26,6 +26,7 @@ from voicegw.events import TurnEvent
 from voicegw.nlu.compiled import LANGUAGES
 from voicegw.nlu.menu import Menu
 from voicegw.nlu.parser import understand
+from voicegw.nlu.rescoring import choose_reading
 from voicegw.nlu.types import IntentName, Understanding
 from voicegw.settings import Settings
 from voicegw.turn import CartOut, IntentOut, LineOut, ReplyOut, TurnResult, TurnStatus
@@ -68,6 +69,8 @@ class Pipeline:
     beam_size: int = 5
     bias: str = "hotwords"
     no_speech_threshold: float = 0.6
+    readings: int = 1
+    """Whisper beams weighed against the menu (``voicegw.nlu.rescoring``); 1 takes Whisper's best."""
     listeners: list[Callable[[TurnEvent], None]] = field(default_factory=list)
 
     def menu_for(self, store: str) -> Menu:
@@ -110,6 +113,7 @@ class Pipeline:
             initial_prompt=prompt,
             hotwords=hotwords,
             no_speech_threshold=self.no_speech_threshold,
+            readings=self.readings,
         )
         with _timed(timings, "asr"):
             transcript = await self.transcriber.transcribe(speech_only(pcm, speech).samples, options)
@@ -150,7 +154,10 @@ class Pipeline:
         if self.language_of(ctx) == AUTO:
             detected = transcript.language if transcript.language in LANGUAGES else self.menu_for(ctx.store).language
             ctx = replace(ctx, language=detected)
-        result = await self._understand_and_send(transcript.text, ctx, "voice", timings)
+        menu, language = self.menu_for(ctx.store), self.language_of(ctx)
+        with _timed(timings, "understand"):
+            reading, understanding = choose_reading(transcript.readings, menu, language)
+        result = await self._understand_and_send(reading.text, ctx, "voice", timings, understanding)
         result.timings_ms["total"] = _ms_since(started)
         return result
 
@@ -160,13 +167,22 @@ class Pipeline:
         result.timings_ms["total"] = _ms_since(started)
         return result
 
-    async def _understand_and_send(self, text: str, ctx: TurnContext, channel: Channel, timings: dict[str, int]) -> TurnResult:
+    async def _understand_and_send(
+        self,
+        text: str,
+        ctx: TurnContext,
+        channel: Channel,
+        timings: dict[str, int],
+        understanding: Understanding | None = None,
+    ) -> TurnResult:
+        """``understanding`` is given when a voice turn already chose its reading by it."""
         menu = self.menu_for(ctx.store)
         language = self.language_of(ctx)
         if language == AUTO:  # typed text: nothing was detected, so the store's language
             language = menu.language
-        with _timed(timings, "understand"):
-            understanding = understand(text, menu, language)
+        if understanding is None:
+            with _timed(timings, "understand"):
+                understanding = understand(text, menu, language)
         self._emit("understood", ctx, timings["understand"], intent=understanding.intent.name.value)
         request = build_skill_request(
             understanding,
@@ -200,6 +216,7 @@ def build_pipeline(settings: Settings, menus: Mapping[str, Menu], transcriber: A
         beam_size=settings.asr.beam_size,
         bias=settings.asr.bias,
         no_speech_threshold=settings.asr.no_speech_threshold,
+        readings=settings.asr.readings,
     )
 
 

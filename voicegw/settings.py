@@ -42,6 +42,9 @@ class AsrSettings(BaseModel):
     queue_limit: int = Field(default=16, ge=0)
     """Clips allowed to wait for a worker; beyond that the gateway answers 503 with Retry-After."""
     beam_size: int = Field(default=5, ge=1, le=10)
+    readings: int = Field(default=5, ge=1, le=10)
+    """Whisper's best beams weighed against the store's menu before understanding (N-best
+    rescoring); 1 acts on Whisper's best alone. More than ``beam_size`` widens the beam to match."""
     bias: Literal["prompt", "hotwords", "both", "none"] = "hotwords"
     """How the store's menu words reach Whisper: a sample-sentence initial prompt, hotwords, both, or not at all."""
     no_speech_threshold: float = Field(default=0.6, ge=0.0, le=1.0)

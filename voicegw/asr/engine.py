@@ -4,118 +4,45 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 
 from voicegw.asr.device import DeviceChoice
-from voicegw.asr.hallucinations import bias_fraction, bias_words, is_hallucination, repeats_a_phrase
+from voicegw.asr.guards import guard_readings, guard_segments
+from voicegw.asr.hallucinations import bias_words
+from voicegw.asr.nbest import decode_window, fits_one_window
+from voicegw.asr.transcript import (  # re-exported: the rest of the code imports them from here
+    Reading,
+    Transcriber,
+    TranscribeOptions,
+    Transcript,
+    TranscriptSegment,
+)
 from voicegw.errors import ModelError, VoicegwError
+
+__all__ = [
+    "Reading",
+    "Saturated",
+    "Transcriber",
+    "TranscriberPool",
+    "TranscribeOptions",
+    "Transcript",
+    "TranscriptSegment",
+    "WhisperTranscriber",
+    "guard_segments",
+    "warm_up",
+]
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class TranscribeOptions:
-    """What one transcription is asked for."""
-
-    language: str | None
-    """ISO code; None lets Whisper detect it (only when a request asks for that)."""
-    beam_size: int = 5
-    initial_prompt: str | None = None
-    """A sample sentence in the store's words, biasing spelling and vocabulary."""
-    hotwords: str | None = None
-    """Menu words given to Whisper's hotword prefix."""
-    no_speech_threshold: float = 0.6
-
-
-@dataclass(frozen=True)
-class TranscriptSegment:
-    text: str
-    start_ms: int
-    end_ms: int
-    avg_logprob: float
-    no_speech_prob: float
-
-
-@dataclass(frozen=True)
-class Transcript:
-    """What Whisper heard in one clip, after the silence and hallucination guards."""
-
-    text: str
-    language: str
-    segments: tuple[TranscriptSegment, ...] = ()
-    dropped: tuple[str, ...] = ()
-    """Segment texts removed by the guards (no-speech probability, known hallucinations)."""
-    confidence: float = 0.0
-    """exp(mean avg_logprob) over kept segments, in [0, 1]."""
-
-    @property
-    def is_empty(self) -> bool:
-        return not self.text.strip()
-
-
-class Transcriber(Protocol):
-    """Blocking speech-to-text; the pool runs it off the event loop."""
-
-    def transcribe(self, samples: np.ndarray, options: TranscribeOptions) -> Transcript: ...
-
-
-#: Below this mean log-probability per token the words are near-random guesses (seen on babble
-#: noise at -3.1; speech, even espeak-ng Korean, stays above -1.5 on our fixtures).
-GIBBERISH_LOGPROB = -2.0
-#: Whisper's no-speech probability from which a segment is in doubt. Measured on the fixtures
-#: (scripts in the eval README): segments Whisper wrote on noise-only clips under cafe, street,
-#: train and kitchen noise 0.19-0.75; spoken orders 0.00-0.07 clean, at most 0.18 at 6 dB SNR.
-DOUBT_NO_SPEECH_PROB = 0.15
-#: A doubtful segment is dropped when it is nearly all menu words (noise recitals: 0.67-1.0, most
-#: 1.0; spoken orders 0.3-0.86: a lost order is asked again, a phantom one is cooked) ...
-RECITAL_BIAS_FRACTION = 0.8
-#: ... or when Whisper is unsure of its words too.
-DOUBT_LOGPROB = -1.0
 #: Tokens Whisper may write per second of speech (Korean runs ~7 a second): a cap that stops
 #: repetition loops on noise, which otherwise ran 15-20 s on a 3 s clip.
 TOKENS_PER_SECOND = 12
 MIN_NEW_TOKENS = 24
-
-
-def _keep_segment(segment: TranscriptSegment, threshold: float, bias: frozenset[str]) -> bool:
-    # Whisper's own rule: silent only when it is both likely no-speech and unsure of the words.
-    if segment.no_speech_prob > threshold and segment.avg_logprob < -1.0:
-        return False
-    if segment.avg_logprob < GIBBERISH_LOGPROB:
-        return False
-    if segment.no_speech_prob >= DOUBT_NO_SPEECH_PROB and (
-        bias_fraction(segment.text, bias) >= RECITAL_BIAS_FRACTION
-        or repeats_a_phrase(segment.text)
-        or segment.avg_logprob < DOUBT_LOGPROB
-    ):
-        return False
-    return not is_hallucination(segment.text)
-
-
-def guard_segments(
-    segments: list[TranscriptSegment], language: str, threshold: float, bias: frozenset[str] = frozenset()
-) -> Transcript:
-    """Drop silent, hallucinated and bias-echo segments; join the rest into one transcript."""
-    kept = [s for s in segments if _keep_segment(s, threshold, bias)]
-    dropped = tuple(s.text for s in segments if s not in kept)
-    text = " ".join(s.text.strip() for s in kept).strip()
-    if kept and is_hallucination(text):
-        kept, dropped, text = [], dropped + tuple(s.text for s in kept), ""
-    confidence = math.exp(sum(s.avg_logprob for s in kept) / len(kept)) if kept else 0.0
-    return Transcript(
-        text=text,
-        language=language,
-        segments=tuple(kept),
-        dropped=dropped,
-        confidence=min(1.0, confidence),
-    )
 
 
 class WhisperTranscriber:
@@ -145,6 +72,20 @@ class WhisperTranscriber:
 
     def transcribe(self, samples: np.ndarray, options: TranscribeOptions) -> Transcript:
         language = options.language if self.multilingual else "en"
+        max_new_tokens = max(MIN_NEW_TOKENS, int(TOKENS_PER_SECOND * len(samples) / 16_000))
+        bias = bias_words(options.hotwords)
+        if options.readings > 1 and language is not None and fits_one_window(samples):
+            hypotheses = decode_window(
+                self._model,
+                samples,
+                language=language,
+                readings=options.readings,
+                beam_size=options.beam_size,
+                max_new_tokens=max_new_tokens,
+                initial_prompt=options.initial_prompt,
+                hotwords=options.hotwords,
+            )
+            return guard_readings(hypotheses, language, options.no_speech_threshold, bias)
         segments, info = self._model.transcribe(
             samples,
             language=language,
@@ -154,7 +95,7 @@ class WhisperTranscriber:
             no_speech_threshold=options.no_speech_threshold,
             condition_on_previous_text=False,
             vad_filter=False,  # webrtcvad already cut the speech out
-            max_new_tokens=max(MIN_NEW_TOKENS, int(TOKENS_PER_SECOND * len(samples) / 16_000)),
+            max_new_tokens=max_new_tokens,
         )
         collected = [
             TranscriptSegment(
@@ -166,7 +107,7 @@ class WhisperTranscriber:
             )
             for s in segments
         ]
-        return guard_segments(collected, info.language, options.no_speech_threshold, bias_words(options.hotwords))
+        return guard_segments(collected, info.language, options.no_speech_threshold, bias)
 
 
 class Saturated(VoicegwError):

@@ -57,6 +57,9 @@ class LanguageRules:
     (크루아상이랑 베이글 두 개씩 -> two of each)."""
     question_openers: frozenset[str] = frozenset()
     """First words that make an utterance a question without a question mark (is delivery available)."""
+    subject_verbs: frozenset[str] = frozenset()
+    """Verbs that make the item before them the subject of a statement ("this muffin has nuts"):
+    said about the item, not ordering it."""
     quantity_follows_item: bool = True
     """Korean says the quantity after the item (라떼 두 잔); English before (two lattes)."""
     make_it_phrases: tuple[str, ...] = ()
@@ -147,6 +150,7 @@ EN = LanguageRules(
         "about", "as", "than", "too", "very", "all", "any", "one", "ones", "yes", "ok", "okay",
     }),
     question_openers=frozenset({"is", "are", "does", "do", "did", "was", "were"}),
+    subject_verbs=frozenset({"is", "are", "was", "were", "has", "have", "had", "contains", "tastes"}),
     quantity_follows_item=False,
 )
 

@@ -91,7 +91,14 @@ class Reading:
         """Item lines that are more likely talk than an order (evidence.py), or asked about ("is the
         muffin nut free?" names a muffin without ordering one)."""
         return (self.coverage < MIN_ORDER_COVERAGE or not supported(self.segments, self.normalized, self.ctx.menu)
-                or (self.normalized.opens_question and not self.normalized.request))
+                or ((self.normalized.opens_question or self.describes_an_item) and not self.normalized.request))
+
+    @property
+    def describes_an_item(self) -> bool:
+        """An item is the subject of a statement ("this muffin has three", "the bagel is vegan"):
+        said about it, not ordering it (Whisper's reading of "is the muffin nut free" in noise)."""
+        tokens, verbs = self.normalized.tokens, self.ctx.rules.subject_verbs
+        return any(s.kind == "item" and s.end < len(tokens) and tokens[s.end].text in verbs for s in self.spans)
 
 
 def understand(text: str, menu: Menu | CompiledMenu, language: str) -> Understanding:
