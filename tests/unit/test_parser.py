@@ -217,6 +217,16 @@ ASR_SLIPS = [
     ("hi can I get a latte for my friend", [("latte", 1, {})]),
     ("a latte, and for the muffin, toasted", [("latte", 1, {}), ("muffin", 1, {})]),
     ("add oat milk to latte", [("latte", 1, {"milk": "oat"})]),
+    # Slips across a word break, in an option slot of the clause's item (noisy clips).
+    ("nice mocha with a double shot and soy milk", [("mocha", 1, {"temperature": "ice", "shots": "double", "milk": "soy"})]),
+    ("a large iced mocha with lots of oatmeal", [("mocha", 1, {"milk": ("oat", "extra")})]),
+    ("a nice hot latte", [("latte", 1, {"temperature": "hot"})]),
+    ("that's nice, a latte please", [("latte", 1, {"temperature": "hot"})]),
+    ("a nice muffin", [("muffin", 1, {})]),
+    # A pause before "with" does not start a new line.
+    ("mocha, with almond milk, and a blueberry muffin", [("mocha", 1, {"milk": "almond"}), ("muffin", 1, {})]),
+    ("toasted, bagel, with butter, and a small americano",
+     [("bagel", 1, {"toast": "toasted", "spread": "butter"}), ("americano", 1, {"size": "small"})]),
 ]
 
 
@@ -227,6 +237,20 @@ def test_english_recognition_slips(text: str, lines: list) -> None:
     assert len(result.lines) == len(lines), result.lines
     for line, expected in zip(result.lines, lines):
         check_line(line, expected)
+
+
+def test_a_pause_before_with_keeps_a_combos_drink() -> None:
+    (line,) = understand("cheeseburger combo, with a sprite", MENUS["burger-ko"], "en").lines
+    assert line.item_id == "cheeseburger_set"
+    assert {o.group: o.value for o in line.options}["set_drink"] == "cider"
+
+
+def test_an_item_talked_about_is_not_ordered() -> None:
+    # Whisper's readings of "is the muffin nut free" in kitchen and street noise.
+    for text in ("this muffin has three", "this muffin are three", "this muffin has cream", "the muffin is nut free"):
+        result = understand(text, MENUS["coffee-en"], "en")
+        assert not result.lines, text
+    assert understand("a muffin is all, thanks please", MENUS["coffee-en"], "en").lines
 
 
 def test_sound_alikes_need_a_slot_or_a_close_spelling() -> None:
@@ -326,6 +350,6 @@ def test_coverage_counts_content_words_only() -> None:
 
 def test_unexplained_words_lower_confidence() -> None:
     clean = understand("a large iced latte", MENUS["coffee-en"], "en")
-    slip = understand("a large iced latte with oatmeal", MENUS["coffee-en"], "en")
+    slip = understand("a large iced latte with purple", MENUS["coffee-en"], "en")
     assert slip.intent.name == clean.intent.name == IntentName.ORDER_ADD
     assert slip.intent.confidence < clean.intent.confidence

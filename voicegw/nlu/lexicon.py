@@ -33,6 +33,10 @@ class LanguageRules:
     number_homophones: tuple[tuple[str, int], ...] = ()
     """ASR slips that stand for a number in quantity position only: first in a clause and right
     before an item, size or temperature word (to lattes -> 2, free croissants -> 3; slots.py)."""
+    slips: tuple[tuple[str, str], ...] = ()
+    """Words Whisper writes for a menu word across a word break ("a nice latte" for "an iced
+    latte", "oatmeal" for "oat milk"), read as that word only where it fills an option slot of the
+    item in its clause (slots.py)."""
     attach_back_particles: frozenset[str] = frozenset()
     """A particle that ties an option to the item before it (아메리카노 아이스로)."""
     attach_back_words: frozenset[str] = frozenset()
@@ -139,6 +143,7 @@ EN = LanguageRules(
     number_homophones=(
         ("won", 1), ("to", 2), ("too", 2), ("free", 3), ("tree", 3), ("for", 4), ("fore", 4),
     ),
+    slips=(("nice", "iced"), ("oatmeal", "oat milk")),
     attach_back_words=frozenset({"with"}),
     replaced_before=frozenset({"instead"}),
     function_words=frozenset({

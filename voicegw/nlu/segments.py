@@ -96,8 +96,8 @@ def absorb_options(spans: list[Span], tokens: tuple[Token, ...], menu: Menu, rul
     (불고기버거 세트 콜라 대신 사이다로, a combo with cheese sticks and a coke zero).
 
     A boundary closes the item's options unless the list of its options goes on ("with fries
-    and a coke") or the next words name one of its groups or a portion of it (…, 사이드는 치즈스틱으로;
-    …, 하나는 사이다로). A quantity closes them too, unless a particle ties the item back
+    and a coke"), a tying word follows it ("combo, with a sprite": a pause, not a new line) or the
+    next words name one of its groups or a portion of it (…, 사이드는 치즈스틱으로; …, 하나는 사이다로). A quantity closes them too, unless a particle ties the item back
     (세트 하나 제로콜라로) or it is the one given up (세트 하나 콜라 대신 사이다로).
     """
     out: list[Span] = []
@@ -105,7 +105,7 @@ def absorb_options(spans: list[Span], tokens: tuple[Token, ...], menu: Menu, rul
     open_ = after_number = absorbed_last = False
     for position, span in enumerate(spans):
         if span.kind == "boundary":
-            open_ = absorbed_last
+            open_ = absorbed_last or (open_ and ties_back(spans, position + 1, tokens, rules))
         elif span.kind == "group" and any(t.id in groups for t in span.targets_of("group")):
             open_, after_number = True, False
         elif span.kind == "number":
@@ -156,7 +156,7 @@ def _cut(spans: list[Span], left: int, right: int, tokens: tuple[Token, ...], ru
     """Index of the first span between anchors ``left`` and ``right`` that belongs to ``right``."""
     gap = range(left + 1, right)
     for i in gap:
-        if spans[i].kind == "boundary":
+        if spans[i].kind == "boundary" and not ties_back(spans, i + 1, tokens, rules):
             return i + 1
     for i in gap:
         if spans[i].kind == "number":
@@ -165,6 +165,12 @@ def _cut(spans: list[Span], left: int, right: int, tokens: tuple[Token, ...], ru
             follows = i + 1 < right and spans[i + 1].kind == "counter"
             return i + 2 if follows else i + 1
     return _cut_by_attachment(spans, gap, tokens, rules)
+
+
+def ties_back(spans: list[Span], i: int, tokens: tuple[Token, ...], rules: LanguageRules) -> bool:
+    """Span ``i`` is a word that ties what follows to the item before ("a mocha, with almond milk"):
+    the boundary before it is a pause in the item's description, not the start of a new line."""
+    return i < len(spans) and spans[i].kind == "word" and tokens[spans[i].start].text in rules.attach_back_words
 
 
 def _cut_by_attachment(spans: list[Span], gap: range, tokens: tuple[Token, ...], rules: LanguageRules) -> int:

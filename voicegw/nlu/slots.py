@@ -1,6 +1,7 @@
 """Words read by their place in an English order, after tagging: quantity homophones ("free
-croissants"), a misheard size before an item ("for garage coffee"), and an item name that sits
-where an option goes ("with lots of mocha milk"). Languages whose quantity follows the item
+croissants"), a misheard size before an item ("for garage coffee"), known slips across a word
+break ("a nice latte", "with oatmeal"), and an item name that sits where an option goes ("with
+lots of mocha milk"). Languages whose quantity follows the item
 (Korean) have no such slots, so their spans pass through unchanged."""
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from voicegw.nlu.lexicon import LanguageRules
-from voicegw.nlu.matcher import AliasIndex
+from voicegw.nlu.matcher import AliasIndex, match_key
 from voicegw.nlu.menu import Menu
 from voicegw.nlu.normalize import Token
 from voicegw.nlu.tagger import Span
@@ -21,6 +22,7 @@ def fill_slots(spans: list[Span], tokens: tuple[Token, ...], menu: Menu, index: 
         return spans
     spans = _sizes_by_rhyme(spans, tokens, menu, index, rules)
     spans = _homophone_quantities(spans, tokens, menu, rules)
+    spans = _known_slips(spans, tokens, menu, index, rules)
     return _items_in_option_slots(spans, tokens, menu, rules)
 
 
@@ -83,6 +85,40 @@ def _homophone_quantities(spans: list[Span], tokens: tuple[Token, ...], menu: Me
         if _before_name(out, i + 1, menu) and after is not None and not tokens[after.start].after_stopword:
             out[i] = Span(span.start, span.end, "number", value=homophones[word])
     return out
+
+
+def _known_slips(spans: list[Span], tokens: tuple[Token, ...], menu: Menu, index: AliasIndex,
+                 rules: LanguageRules) -> list[Span]:
+    """A listed slip is the menu word it stands for when that word is an option of the item of its
+    clause and the clause names no other value of the option's group ("a nice latte" is an iced
+    latte; "a nice hot latte" and "that's nice, a latte" stay as they are)."""
+    slips = dict(rules.slips)
+    out = list(spans)
+    for i, span in enumerate(out):
+        word = tokens[span.start].text
+        if span.kind != "word" or word not in slips:
+            continue
+        clause = _clause(out, i)
+        items = [s for s in clause if s.kind == "item"]
+        match = index.lookup(match_key(slips[word].split()), exact_only=True)
+        if len(items) != 1 or match is None:
+            continue
+        groups = set(menu.item(items[0].targets_of("item")[0].id).option_groups)
+        said = {t.group for s in clause for t in s.targets_of("option")}
+        targets = tuple(t for t in match.targets if t.kind == "option" and t.group in groups and t.group not in said)
+        if targets:
+            out[i] = replace(span, kind="option", targets=targets, score=match.score, alias=match.alias)
+    return out
+
+
+def _clause(spans: list[Span], i: int) -> list[Span]:
+    """The spans between the boundaries around span ``i``."""
+    start, end = i, i
+    while start > 0 and spans[start - 1].kind != "boundary":
+        start -= 1
+    while end + 1 < len(spans) and spans[end + 1].kind != "boundary":
+        end += 1
+    return spans[start:end + 1]
 
 
 def _items_in_option_slots(spans: list[Span], tokens: tuple[Token, ...], menu: Menu,
