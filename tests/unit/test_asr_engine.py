@@ -133,3 +133,17 @@ async def test_pool_refuses_beyond_queue_limit() -> None:
     assert [r.text for r in results] == ["ok", "ok"]
     assert pool.pending == 0
     pool.close()
+
+
+def test_guard_drops_a_repetition_loop_even_on_clear_audio() -> None:
+    # A noisy meeting clip under running tap water, Whisper base with the coffee menu's hotwords.
+    loop = " " + ", ".join(["coffee"] * 10) + "."
+    assert guard_segments([_segment(loop, no_speech=0.02, logprob=-0.4)], "en", 0.6).is_empty
+    # Two segments that loop only together are one loop.
+    halves = [_segment(" milk, milk, milk, milk,"), _segment(" milk, milk, milk, milk")]
+    assert guard_segments(halves, "en", 0.6).is_empty
+
+
+def test_a_long_order_is_not_a_loop() -> None:
+    text = " Can I get two large iced americanos, one small hot latte with almond milk, and three chocolate muffins"
+    assert guard_segments([_segment(text)], "en", 0.6).text == text.strip()

@@ -247,10 +247,13 @@ def test_a_pause_before_with_keeps_a_combos_drink() -> None:
 
 def test_an_item_talked_about_is_not_ordered() -> None:
     # Whisper's readings of "is the muffin nut free" in kitchen and street noise.
-    for text in ("this muffin has three", "this muffin are three", "this muffin has cream", "the muffin is nut free"):
+    for text in ("this muffin has three", "this muffin are three", "this muffin has cream", "the muffin is nut free",
+                 "this muffin not free", "this muffin at three", "these muffins look good"):
         result = understand(text, MENUS["coffee-en"], "en")
         assert not result.lines, text
-    assert understand("a muffin is all, thanks please", MENUS["coffee-en"], "en").lines
+    # A request phrase makes it an order again.
+    for text in ("a muffin is all, thanks please", "I'll have this muffin", "can I get that latte", "this muffin please"):
+        assert understand(text, MENUS["coffee-en"], "en").lines, text
 
 
 def test_sound_alikes_need_a_slot_or_a_close_spelling() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
-from voicegw.asr.hallucinations import bias_fraction, is_hallucination, repeats_a_phrase
+from voicegw.asr.hallucinations import bias_fraction, is_hallucination, is_repetition_loop, repeats_a_phrase
 from voicegw.asr.transcript import Reading, Transcript, TranscriptSegment
 
 #: Below this mean log-probability per token the words are near-random guesses (seen on babble
@@ -26,7 +26,7 @@ def _keep_segment(segment: TranscriptSegment, threshold: float, bias: frozenset[
     # Whisper's own rule: silent only when it is both likely no-speech and unsure of the words.
     if segment.no_speech_prob > threshold and segment.avg_logprob < -1.0:
         return False
-    if segment.avg_logprob < GIBBERISH_LOGPROB:
+    if segment.avg_logprob < GIBBERISH_LOGPROB or is_repetition_loop(segment.text):
         return False
     if segment.no_speech_prob >= DOUBT_NO_SPEECH_PROB and (
         bias_fraction(segment.text, bias) >= RECITAL_BIAS_FRACTION
@@ -44,7 +44,9 @@ def guard_segments(
     kept = [s for s in segments if _keep_segment(s, threshold, bias)]
     dropped = tuple(s.text for s in segments if s not in kept)
     text = " ".join(s.text.strip() for s in kept).strip()
-    if kept and is_hallucination(text):
+    # faster-whisper re-decodes a repetition loop with sampling; the N-best decoder does not
+    # sample (a replayed clip must answer the same), so a loop is dropped here, whichever decoder.
+    if kept and (is_hallucination(text) or is_repetition_loop(text)):
         kept, dropped, text = [], dropped + tuple(s.text for s in kept), ""
     confidence = math.exp(sum(s.avg_logprob for s in kept) / len(kept)) if kept else 0.0
     return Transcript(

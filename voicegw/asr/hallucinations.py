@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import zlib
 
 KNOWN_HALLUCINATIONS: frozenset[str] = frozenset(
     {
@@ -80,3 +81,14 @@ def bias_fraction(text: str, words: frozenset[str]) -> float:
     """
     said = _canonical(text).split()
     return sum(word in words for word in said) / len(said) if said else 0.0
+
+
+#: Whisper's own limit (faster-whisper's ``compression_ratio_threshold``): text that compresses
+#: more than this is a repetition loop ("coffee, coffee, coffee, ..." on a noisy meeting).
+LOOP_COMPRESSION_RATIO = 2.4
+
+
+def is_repetition_loop(text: str) -> bool:
+    """True when zlib compresses the text more than ``LOOP_COMPRESSION_RATIO`` times."""
+    data = text.strip().encode("utf-8")
+    return bool(data) and len(data) / len(zlib.compress(data)) > LOOP_COMPRESSION_RATIO

@@ -62,8 +62,11 @@ class LanguageRules:
     question_openers: frozenset[str] = frozenset()
     """First words that make an utterance a question without a question mark (is delivery available)."""
     subject_verbs: frozenset[str] = frozenset()
-    """Verbs that make the item before them the subject of a statement ("this muffin has nuts"):
+    """Verbs that make the item before them the subject of a statement ("the muffin has nuts"):
     said about the item, not ordering it."""
+    demonstratives: frozenset[str] = frozenset()
+    """Words that point at an item ("this muffin ..."): without a request phrase, a remark about
+    it; with one ("I'll have this muffin") an order as usual."""
     quantity_follows_item: bool = True
     """Korean says the quantity after the item (라떼 두 잔); English before (two lattes)."""
     make_it_phrases: tuple[str, ...] = ()
@@ -156,6 +159,7 @@ EN = LanguageRules(
     }),
     question_openers=frozenset({"is", "are", "does", "do", "did", "was", "were"}),
     subject_verbs=frozenset({"is", "are", "was", "were", "has", "have", "had", "contains", "tastes"}),
+    demonstratives=frozenset({"this", "that", "these", "those"}),
     quantity_follows_item=False,
 )
 

@@ -95,10 +95,16 @@ class Reading:
 
     @property
     def describes_an_item(self) -> bool:
-        """An item is the subject of a statement ("this muffin has three", "the bagel is vegan"):
-        said about it, not ordering it (Whisper's reading of "is the muffin nut free" in noise)."""
-        tokens, verbs = self.normalized.tokens, self.ctx.rules.subject_verbs
-        return any(s.kind == "item" and s.end < len(tokens) and tokens[s.end].text in verbs for s in self.spans)
+        """An item is the subject of a statement or pointed at ("the muffin has three", "this
+        muffin not free"): said about it, not ordering it. Whisper's readings of "is the muffin
+        nut free" in noise; the caller lets a request phrase make it an order again."""
+        tokens, rules = self.normalized.tokens, self.ctx.rules
+        return any(
+            s.kind == "item"
+            and ((s.end < len(tokens) and tokens[s.end].text in rules.subject_verbs)
+                 or (s.start > 0 and tokens[s.start - 1].text in rules.demonstratives))
+            for s in self.spans
+        )
 
 
 def understand(text: str, menu: Menu | CompiledMenu, language: str) -> Understanding:

@@ -62,6 +62,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         "target": args.url or "in-process pipeline",
         "model": settings.asr.model,
         "beam": settings.asr.beam_size,
+        "readings": settings.asr.readings,
         "bias": settings.asr.bias,
         "vad": settings.audio.vad_aggressiveness,
         "clips": len(clips),
