@@ -227,6 +227,11 @@ ASR_SLIPS = [
     ("mocha, with almond milk, and a blueberry muffin", [("mocha", 1, {"milk": "almond"}), ("muffin", 1, {})]),
     ("toasted, bagel, with butter, and a small americano",
      [("bagel", 1, {"toast": "toasted", "spread": "butter"}), ("americano", 1, {"size": "small"})]),
+    # Options between two items go to the one that takes them.
+    ("a mocha, almond milk, and a blueberry muffin", [("mocha", 1, {"milk": "almond"}), ("muffin", 1, {})]),
+    ("a latte, lots of oat milk, and a muffin", [("latte", 1, {"milk": ("oat", "extra")}), ("muffin", 1, {})]),
+    ("a latte, iced, and a bagel, toasted", [("latte", 1, {"temperature": "ice"}), ("bagel", 1, {"toast": "toasted"})]),
+    ("a bagel, and an iced latte", [("bagel", 1, {}), ("latte", 1, {"temperature": "ice"})]),
 ]
 
 

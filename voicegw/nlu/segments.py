@@ -36,7 +36,7 @@ def segment(spans: list[Span], tokens: tuple[Token, ...], menu: Menu, rules: Lan
         return []
     owner = [0] * len(spans)
     for n, (left, right) in enumerate(zip(anchors, anchors[1:])):
-        cut = _cut(spans, left, right, tokens, rules)
+        cut = _back_to_taker(spans, left, right, _cut(spans, left, right, tokens, rules), menu)
         for i in range(left + 1, right):
             owner[i] = n if i < cut else n + 1
     for i in range(anchors[-1] + 1, len(spans)):
@@ -171,6 +171,24 @@ def ties_back(spans: list[Span], i: int, tokens: tuple[Token, ...], rules: Langu
     """Span ``i`` is a word that ties what follows to the item before ("a mocha, with almond milk"):
     the boundary before it is a pause in the item's description, not the start of a new line."""
     return i < len(spans) and spans[i].kind == "word" and tokens[spans[i].start].text in rules.attach_back_words
+
+
+def _back_to_taker(spans: list[Span], left: int, right: int, cut: int, menu: Menu) -> int:
+    """Options after the cut that the item before takes and the item after does not stay with the
+    item before: "a latte, oat milk, and a muffin", "a latte, iced, and a bagel". The run ends at
+    the next item's quantity or name; an option either item could take leaves the cut alone."""
+    takes = [set(menu.item(spans[i].targets_of("item")[0].id).option_groups) for i in (left, right)]
+    moved = cut
+    for i in range(cut, right):
+        span = spans[i]
+        if span.kind in ("number", "counter"):
+            break
+        groups = {t.group for t in span.targets_of("option")} | {t.id for t in span.targets_of("group")}
+        if groups:
+            if not (groups <= takes[0]) or groups & takes[1]:
+                return cut
+            moved = i + 1  # an amount just before the option ("lots of") moves with it
+    return moved
 
 
 def _cut_by_attachment(spans: list[Span], gap: range, tokens: tuple[Token, ...], rules: LanguageRules) -> int:
