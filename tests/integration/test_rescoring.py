@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from voicegw.asr.engine import TranscriberPool
@@ -64,3 +65,18 @@ def test_a_clear_order_keeps_whispers_best(pool: TranscriberPool) -> None:
     assert reading.text == transcript.text
     (line,) = understanding.lines
     assert line.item_id == "latte" and {o.group: o.value for o in line.options}["milk"] == "oat"
+
+
+def test_a_full_window_with_the_menu_hotwords_decodes(pool: TranscriberPool) -> None:
+    # 30 s of orders (the longest clip accepted) + the coffee menu's hotword prompt would ask the
+    # decoder for more than its 448 positions; the words are capped instead of the call failing.
+    from voicegw.asr.biasing import bias_for_menu
+    from voicegw.asr.transcript import TranscribeOptions
+    from voicegw.audio.decode import decode_audio
+    from voicegw.audio.limits import AudioLimits
+
+    clips = sorted((ROOT / "audio_fixtures" / "en").glob("coffee_*.wav"))
+    samples = np.concatenate([decode_audio(c.read_bytes(), AudioLimits()).samples for c in clips[:12]])[: 30 * 16_000]
+    _, hotwords = bias_for_menu(MENUS["coffee-en"], "en", "hotwords")
+    transcript = asyncio.run(pool.transcribe(samples, TranscribeOptions(language="en", hotwords=hotwords, readings=5)))
+    assert "americano" in transcript.text.lower() and transcript.alternatives

@@ -60,7 +60,8 @@ def decode_window(
         [prompt],
         beam_size=max(beam_size, readings),
         num_hypotheses=readings,
-        max_length=len(prompt) + max_new_tokens,
+        # Whisper's decoder holds 448 positions; a long menu prompt leaves fewer for the words.
+        max_length=min(len(prompt) + max_new_tokens, model.max_length),
         return_scores=True,
         return_no_speech_prob=True,
         suppress_blank=True,
