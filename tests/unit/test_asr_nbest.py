@@ -75,3 +75,11 @@ def test_noise_stays_noise_when_the_best_beam_is_judged_silent() -> None:
 
 def test_no_beams_is_no_speech() -> None:
     assert guard_readings([], "en", 0.6).is_empty
+
+
+def test_a_loop_in_the_best_beam_is_told_apart_from_silence() -> None:
+    from voicegw.asr.engine import loops
+
+    loop = _beam(" " + ", ".join(["치킨버거, 세트"] * 8), -0.2)
+    assert loops([loop, _beam(" 치즈버거 세트 하나", -0.3)])
+    assert not loops([_beam(" 치즈버거 세트 하나", -0.2)]) and not loops([])

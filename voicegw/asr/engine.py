@@ -13,7 +13,7 @@ import numpy as np
 
 from voicegw.asr.device import DeviceChoice
 from voicegw.asr.guards import guard_readings, guard_segments
-from voicegw.asr.hallucinations import bias_words
+from voicegw.asr.hallucinations import bias_words, is_repetition_loop
 from voicegw.asr.nbest import decode_window, fits_one_window
 from voicegw.asr.transcript import (  # re-exported: the rest of the code imports them from here
     Reading,
@@ -85,7 +85,12 @@ class WhisperTranscriber:
                 initial_prompt=options.initial_prompt,
                 hotwords=options.hotwords,
             )
-            return guard_readings(hypotheses, language, options.no_speech_threshold, bias)
+            transcript = guard_readings(hypotheses, language, options.no_speech_threshold, bias)
+            if not (transcript.is_empty and loops(hypotheses)):
+                return transcript
+            # Asked for five finished beams, the search can settle into a repetition loop that a
+            # single-beam search leaves early (espeak Korean: "치즈버거, 세트, 치킨버거, 세트, ...").
+            # A loop is not silence: hear the clip the way faster-whisper does, fallback included.
         segments, info = self._model.transcribe(
             samples,
             language=language,
@@ -108,6 +113,11 @@ class WhisperTranscriber:
             for s in segments
         ]
         return guard_segments(collected, info.language, options.no_speech_threshold, bias)
+
+
+def loops(hypotheses: list[list[TranscriptSegment]]) -> bool:
+    """Whisper's best beam is a repetition loop."""
+    return bool(hypotheses) and is_repetition_loop(" ".join(s.text for s in hypotheses[0]))
 
 
 class Saturated(VoicegwError):
