@@ -45,7 +45,8 @@ def guard_segments(
     dropped = tuple(s.text for s in segments if s not in kept)
     text = " ".join(s.text.strip() for s in kept).strip()
     # faster-whisper re-decodes a repetition loop with sampling; the N-best decoder does not
-    # sample (a replayed clip must answer the same), so a loop is dropped here, whichever decoder.
+    # sample (a replayed clip must answer the same), so a loop is dropped here, whichever decoder
+    # wrote it (the engine then hears a looping N-best clip again the faster-whisper way).
     if kept and (is_hallucination(text) or is_repetition_loop(text)):
         kept, dropped, text = [], dropped + tuple(s.text for s in kept), ""
     confidence = math.exp(sum(s.avg_logprob for s in kept) / len(kept)) if kept else 0.0
