@@ -89,7 +89,7 @@ class WhisperTranscriber:
             if not (transcript.is_empty and loops(hypotheses)):
                 return transcript
             # Asked for five finished beams, the search can settle into a repetition loop that a
-            # single-beam search leaves early (espeak Korean: "치즈버거, 세트, 치킨버거, 세트, ...").
+            # search for one result leaves early (espeak Korean: "치즈버거, 세트, 치킨버거, 세트, ...").
             # A loop is not silence: hear the clip the way faster-whisper does, fallback included.
         segments, info = self._model.transcribe(
             samples,
