@@ -183,7 +183,7 @@ def _back_to_taker(spans: list[Span], left: int, right: int, cut: int, menu: Men
         span = spans[i]
         if span.kind in ("number", "counter"):
             break
-        groups = {t.group for t in span.targets_of("option")} | {t.id for t in span.targets_of("group")}
+        groups = span.option_groups
         if groups:
             if not (groups <= takes[0]) or groups & takes[1]:
                 return cut

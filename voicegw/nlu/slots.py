@@ -136,19 +136,11 @@ def _items_in_option_slots(spans: list[Span], tokens: tuple[Token, ...], menu: M
             tied = bool(groups)
         elif span.kind == "item":
             after = _at(out, i + 1)
-            if tied and after is not None and _slot_groups(after) & groups:
+            if tied and after is not None and after.option_groups & groups:
                 out[i] = replace(span, kind="word", targets=(), alias="")
                 continue
             groups, tied = set(menu.item(span.targets_of("item")[0].id).option_groups), False
     return out
-
-
-def _slot_groups(span: Span) -> set[str]:
-    if span.kind == "group":
-        return {t.id for t in span.targets_of("group")}
-    if span.kind == "option":
-        return {t.group for t in span.targets_of("option")}
-    return set()
 
 
 __all__ = ["fill_slots"]

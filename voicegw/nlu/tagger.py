@@ -32,6 +32,15 @@ class Span:
     def targets_of(self, kind: str) -> tuple[Target, ...]:
         return tuple(t for t in self.targets if t.kind == kind)
 
+    @property
+    def option_groups(self) -> set[str]:
+        """The option groups an option or group span names (none for other kinds)."""
+        if self.kind == "group":
+            return {t.id for t in self.targets_of("group")}
+        if self.kind == "option":
+            return {t.group for t in self.targets_of("option")}
+        return set()
+
 
 def tag(tokens: tuple[Token, ...], index: AliasIndex, grammar: frozenset[str] = frozenset()) -> list[Span]:
     """Best non-overlapping alias matches; every other token becomes a span of its own kind.
