@@ -7,7 +7,6 @@ unguarded.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 import re
@@ -24,6 +23,8 @@ from voicegw.gateway.app import create_app
 from voicegw.gateway.auth import GATE, AuthError, Gatekeeper, KeyStore, is_loopback, parse_token, route_key
 from voicegw.gateway.scopes import ROLE_SCOPES, ROUTE_SCOPES
 from voicegw.settings import AuthSettings, ServerSettings, Settings
+
+from tests.unit.app_support import ready_client
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -42,13 +43,7 @@ def gateway_settings(tmp_path: Path, *, host: str = "127.0.0.1", **auth) -> Sett
 
 async def start(aiohttp_client, settings: Settings, app: web.Application | None = None):
     """A test client of the gateway app, once its (scripted) model is ready."""
-    app = app or create_app(settings, transcriber=QuietTranscriber())
-    client = await aiohttp_client(app)
-    for _ in range(100):
-        if (await client.get("/readyz")).status == 200:
-            break
-        await asyncio.sleep(0.02)
-    return client
+    return await ready_client(aiohttp_client, app or create_app(settings, transcriber=QuietTranscriber()))
 
 
 def bearer(token: str) -> dict[str, str]:

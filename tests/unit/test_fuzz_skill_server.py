@@ -4,13 +4,11 @@ with hostile and near-valid bodies; and the bodies it once answered with a 500."
 from __future__ import annotations
 
 import json
-import sqlite3
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pydantic import ValidationError
 
 from tests.unit.fuzz_support import (  # noqa: F401  (fixtures are found by name)
     _quote,

