@@ -1,8 +1,11 @@
-"""Per-language word lists the normaliser and parser use: data, not branches."""
+"""Per-language word lists the normaliser and parser use, built from the language packs
+(voicegw/nlu/languages/*.yaml): data, not branches."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from voicegw.nlu.packs import LANGUAGES, RulesData, pack
 
 
 @dataclass(frozen=True)
@@ -81,97 +84,50 @@ class LanguageRules:
                 | {word for word, _ in self.number_homophones})
 
 
-KO = LanguageRules(
-    language="ko",
-    fillers=frozenset({
-        "음", "음음", "어", "어어", "그", "저", "저기", "아", "에", "흠", "뭐", "그러니까", "일단", "혹시", "좀", "네네",
-        "와", "우와", "진짜", "정말", "엄청",
-    }),
-    stopwords=frozenset(),
-    polite_phrases=(
-        "해 주세요", "해 주실래요", "해 줘요", "해 줘", "주실 수 있나요", "부탁해요", "부탁드립니다", "부탁드려요", "주세요", "줘요", "줘",
-        "할게요", "할래요", "해 주시겠어요", "주시겠어요", "주십시오", "줄래요", "주실래요",
-    ),
-    polite_endings=(
-        "하겠습니다", "해주세요", "해주실래요", "주실래요", "해주실", "할게요", "할께요", "할래요", "해줘요", "해줘", "주세요", "줘요",
-        "드릴게요", "해서요", "해서", "인데요", "인데", "이요", "해요", "줘", "해", "요",
-    ),
-    particles=("이랑", "으로", "하고", "에서", "랑", "와", "과", "는", "은", "를", "을", "이", "가", "도", "로", "에", "만",
-               "씩"),
-    conjunction_particles=frozenset({"이랑", "랑", "하고", "와", "과"}),
-    boundary_words=frozenset({"그리고", "하고", "랑", "또", "그다음", "다음", "주시고", "주고", "해주시고", "해주고"}),
-    make_it_phrases=("해 주세요", "해주세요", "해 줘", "해줘", "해 주실래요", "해 주시겠어요", "해 달라", "해 달라고요",
-                     "해달라고요", "해 줄래요", "해 주실 수 있나요"),
-    counters=frozenset({"잔", "개", "세트", "조각", "병", "캔", "컵", "명", "인분", "봉지", "판", "박스", "덩이", "통"}),
-    set_counters=frozenset({"세트"}),
-    attach_back_particles=frozenset({"로", "으로"}),
-    replaced_after=frozenset({"대신", "말고"}),
-    function_words=frozenset({"이거", "그거", "저거", "이것", "그것", "것", "거", "수", "나", "내", "제", "저희", "우리",
-                              # "put in / on top": how an option is said (오트 우유 많이 넣어서), not content
-                              "넣어", "넣어서", "넣고", "올려", "올려서", "올리고"}),
-    spellings=(("셋트", "세트"), ("주세여", "주세요"), ("할께요", "할게요"), ("주 세요", "주세요")),
-    contractions=(("걸로", "거로"), ("걸", "거를"), ("건", "거는")),
-    expansions=(("아아", "아이스 아메리카노"), ("뜨아", "따뜻한 아메리카노"), ("따아", "따뜻한 아메리카노")),
-    repair_words=frozenset({"아니", "아니다", "아니아니", "아니지"}),
-    distributive_particles=frozenset({"씩"}),
-    quantity_follows_item=True,
-)
+def rules_from(data: RulesData, language: str) -> LanguageRules:
+    """A language pack's word lists as the rules the normaliser and parser read."""
+    return LanguageRules(
+        language=language,
+        fillers=frozenset(data.fillers),
+        stopwords=frozenset(data.stopwords),
+        polite_phrases=tuple(data.polite_phrases),
+        polite_endings=tuple(data.polite_endings),
+        particles=tuple(data.particles),
+        conjunction_particles=frozenset(data.conjunction_particles),
+        boundary_words=frozenset(data.boundary_words),
+        counters=frozenset(data.counters),
+        set_counters=frozenset(data.set_counters),
+        ounce_words=frozenset(data.ounce_words),
+        number_homophones=tuple(data.number_homophones.items()),
+        slips=tuple(data.slips),
+        attach_back_particles=frozenset(data.attach_back_particles),
+        attach_back_words=frozenset(data.attach_back_words),
+        replaced_after=frozenset(data.replaced_after),
+        replaced_before=frozenset(data.replaced_before),
+        function_words=frozenset(data.function_words),
+        spellings=tuple(data.spellings),
+        contractions=tuple(data.contractions),
+        expansions=tuple(data.expansions),
+        repair_words=frozenset(data.repair_words),
+        distributive_particles=frozenset(data.distributive_particles),
+        question_openers=frozenset(data.question_openers),
+        subject_verbs=frozenset(data.subject_verbs),
+        demonstratives=frozenset(data.demonstratives),
+        quantity_follows_item=data.quantity_follows_item,
+        make_it_phrases=tuple(data.make_it_phrases),
+        min_stem_chars=data.min_stem_chars,
+    )
 
-EN = LanguageRules(
-    language="en",
-    fillers=frozenset({
-        "uh", "um", "umm", "uhm", "er", "erm", "hmm", "like", "so", "well", "just", "actually",
-        "oh",
-    }),
-    # "could" is dropped too: fuzzy matching hears it as the temperature "cold" (could I also have).
-    stopwords=frozenset({"a", "an", "the", "of", "my", "me", "i", "some", "please", "us", "could"}),
-    # "you know what" is a turn of phrase, not a question (you know what, cancel my order).
-    spellings=(("you know what", ""),),
-    expansions=(("lemonade", "lemon ade"), ("lemonades", "lemon ades")),
-    polite_phrases=(
-        "can i get", "could i get", "can i have", "could i have", "may i have", "may i get",
-        "id like", "i would like", "ill have", "ill take", "ill get", "let me get", "let me have",
-        "give me", "get me", "i want", "i need", "please", "thank you", "thanks",
-    ),
-    polite_endings=(),
-    particles=(),
-    conjunction_particles=frozenset(),
-    boundary_words=frozenset({"and", "plus", "then", "also"}),
-    counters=frozenset({
-        "cups", "cup", "pieces", "piece", "orders", "order", "sets", "set", "combos", "combo",
-        "meals", "meal",
-    }),
-    set_counters=frozenset({"sets", "set", "combos", "combo", "meals", "meal"}),
-    ounce_words=frozenset({"oz", "ounce", "ounces"}),
-    number_homophones=(
-        ("won", 1), ("to", 2), ("too", 2), ("free", 3), ("tree", 3), ("for", 4), ("fore", 4),
-    ),
-    slips=(("nice", "iced"), ("oatmeal", "oat milk")),
-    attach_back_words=frozenset({"with"}),
-    replaced_before=frozenset({"instead"}),
-    function_words=frozenset({
-        "im", "you", "your", "youre", "he", "his", "him", "she", "her", "it", "its", "we", "our", "they", "their",
-        "them", "this", "that", "these", "those", "there", "here", "what", "which", "who", "whom", "whose",
-        "is", "isnt", "are", "arent", "was", "were", "be", "been", "am", "do", "does", "did", "dont", "can",
-        "could", "will", "would", "shall", "should", "may", "might", "must", "have", "has", "had", "get",
-        "not", "nor", "or", "but", "if", "to", "for", "in", "on", "at", "by", "from", "into", "out", "up",
-        "about", "as", "than", "too", "very", "all", "any", "one", "ones", "yes", "ok", "okay",
-    }),
-    question_openers=frozenset({"is", "are", "does", "do", "did", "was", "were"}),
-    subject_verbs=frozenset({"is", "are", "was", "were", "has", "have", "had", "contains", "tastes"}),
-    demonstratives=frozenset({"this", "that", "these", "those"}),
-    quantity_follows_item=False,
-)
 
-RULES = {"ko": KO, "en": EN}
+RULES = {language: rules_from(pack(language).rules, language) for language in LANGUAGES}
+KO, EN = RULES["ko"], RULES["en"]
 
 AMOUNT_WORDS: dict[str, tuple[str, ...]] = {
-    "none": ("빼고", "없이", "빼서", "빼", "노", "no", "without", "hold", "skip"),
-    "light": ("조금", "약간", "살짝", "적게", "덜", "조금만", "little", "bit", "light", "less", "splash", "dash"),
-    "regular": ("보통", "normal", "regular amount"),
-    "extra": ("많이", "듬뿍", "추가", "더", "많이요", "extra", "lot", "lots", "more"),
+    level: tuple(word for language in LANGUAGES for word in pack(language).amounts.get(level, ()))
+    for level in ("none", "light", "regular", "extra")
 }
-"""Amount levels (DESIGN.md) and the words for them, both languages (stopwords already gone)."""
+"""Amount levels (DESIGN.md) and the words for them, every language (stopwords already gone):
+a Korean speaker at an English store may still say 많이."""
 
 
 def rules_for(language: str) -> LanguageRules:
