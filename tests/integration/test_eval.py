@@ -56,3 +56,20 @@ def test_gate_fails_when_recognition_is_broken_on_purpose(tmp_path: Path) -> Non
                         env={"VOICEGW_AUDIO__MAX_DURATION_S": "0.5"})
     assert done.returncode == 1, done.stdout + done.stderr
     assert "GATE" in done.stdout and "command acceptance 0.000 < 0.8" in done.stdout
+
+
+REAL_COFFEE = FIXTURES / "coffee-orders" / "manifest.jsonl"
+REAL_COFFEE_FLOOR = 0.80
+"""Command acceptance on the 62 real spoken coffee orders, clean: 0.823 on the first, blind run
+(docs/generalization.md); only ever raised. The target is 0.97, what keyword spotting reaches."""
+
+
+def test_real_spoken_coffee_orders_hold_their_floor(tmp_path: Path) -> None:
+    out = tmp_path / "real"
+    done = voicegw_eval(str(REAL_COFFEE), "--out", str(out), "--fail-under", str(REAL_COFFEE_FLOOR))
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    (clean,) = [s for s in report["summary"] if s["condition"] == "clean"]
+    assert clean["speech"]["n"] >= 60
+    assert clean["speech"]["command_acceptance"] >= REAL_COFFEE_FLOOR
+    assert clean["speech"]["phantom_orders"] == 0

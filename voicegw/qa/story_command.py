@@ -20,7 +20,17 @@ from voicegw.qa.report import print_gate
 from voicegw.qa.senders import api_key_headers
 from voicegw.qa.story_format import LoadedFile, Story, load_stories
 from voicegw.qa.story_runner import StoryClient, local_gateway, needs_model, replay_all, select
-from voicegw.qa.story_scores import ALL, StoryRecord, Tally, by_language, by_tag, gate_failures, results_json, tally
+from voicegw.qa.story_scores import (
+    ALL,
+    StoryRecord,
+    Tally,
+    by_language,
+    by_store,
+    by_tag,
+    gate_failures,
+    results_json,
+    tally,
+)
 from voicegw.settings import Settings
 
 
@@ -33,6 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tag", action="append", default=[], help="only stories with this tag (repeat for any of several)")
     parser.add_argument("--out", type=Path, help="write every turn's checks and the scores to this JSON file")
     parser.add_argument("--fail-under", type=float, help="exit 1 when intent accuracy or exact order match of any language is below this")
+    parser.add_argument("--fail-under-store", type=float, help="exit 1 when intent accuracy or exact order match of any store is below this")
     parser.add_argument("--show-failures", action="store_true", help="print every failed check, story by story")
     parser.add_argument("--fixtures", type=Path, default=Path("audio_fixtures"), help="folder audio turns' paths are relative to (default ./audio_fixtures)")
     parser.add_argument("--concurrency", type=int, default=4, help="stories replayed at once (default 4)")
@@ -49,6 +60,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     stories = asyncio.run(_replay(selected, args, settings, console))
 
     console.print(score_table("voicegw stories: by language", by_language(stories), total=tally(stories)))
+    stores = by_store(stories)
+    if len(stores) > 1:
+        console.print(score_table("by store", stores))
     tags = by_tag(stories)
     if tags:
         console.print(score_table("by tag", tags))
@@ -65,9 +79,15 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(results_json(stories, meta), ensure_ascii=False, indent=2), encoding="utf-8")
         console.print(f"wrote {args.out}")
+    gates, promises = [], []
     if args.fail_under is not None:
-        passed = f"intent accuracy and exact order match >= {args.fail_under} in every language"
-        return print_gate(console, gate_failures(stories, args.fail_under), passed)
+        gates += gate_failures(stories, args.fail_under)
+        promises.append(f">= {args.fail_under} in every language")
+    if args.fail_under_store is not None:
+        gates += gate_failures(stories, args.fail_under_store, by_store)
+        promises.append(f">= {args.fail_under_store} in every store")
+    if promises:
+        return print_gate(console, gates, "intent accuracy and exact order match " + " and ".join(promises))
     return 0
 
 

@@ -163,10 +163,16 @@ def by_tag(stories: Sequence[StoryRecord]) -> dict[str, Tally]:
     return tally_by(stories, lambda s: s.tags)
 
 
-def gate_failures(stories: Sequence[StoryRecord], threshold: float) -> list[str]:
-    """Languages whose intent accuracy or exact order match is below ``threshold``."""
+def by_store(stories: Sequence[StoryRecord]) -> dict[str, Tally]:
+    return tally_by(stories, lambda s: (s.store,))
+
+
+def gate_failures(stories: Sequence[StoryRecord], threshold: float,
+                  groups: Callable[[Sequence[StoryRecord]], dict[str, Tally]] = by_language) -> list[str]:
+    """Groups (languages, or stores with ``groups=by_store``) whose intent accuracy or exact order
+    match is below ``threshold``."""
     failures = []
-    for lang, t in by_language(stories).items():
+    for lang, t in groups(stories).items():
         for label, rate, hits, n in (
             ("intent accuracy", t.intent_accuracy, t.intent_ok, t.intent_n),
             ("exact order match", t.order_match, t.order_ok, t.order_n),
@@ -181,6 +187,7 @@ def results_json(stories: Sequence[StoryRecord], meta: dict[str, Any]) -> dict[s
         "meta": meta,
         "overall": tally(stories).to_dict(),
         "by_language": {k: v.to_dict() for k, v in by_language(stories).items()},
+        "by_store": {k: v.to_dict() for k, v in by_store(stories).items()},
         "by_tag": {k: v.to_dict() for k, v in by_tag(stories).items()},
         "stories": [s.to_dict() for s in stories],
     }
