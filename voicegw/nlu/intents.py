@@ -29,7 +29,7 @@ class PhraseHits:
 
 def find_phrases(tokens: tuple[Token, ...], compiled: CompiledMenu, language: str) -> PhraseHits:
     """Each intent key with a phrase equal to (or, for ``x*``, starting) a run of words."""
-    at = [i for i, t in enumerate(tokens) if t.kind != "boundary"]
+    at = [i for i, t in enumerate(tokens) if t.kind != "boundary" and not _counts(tokens, i)]
     words = [tokens[i].text for i in at]
     windows = [(compact(words[s:e]), len(compact(words[s:e - 1])), range(s, e))
                for s in range(len(words)) for e in range(s + 1, min(s + MAX_PHRASE_WORDS, len(words)) + 1)]
@@ -44,6 +44,12 @@ def find_phrases(tokens: tuple[Token, ...], compiled: CompiledMenu, language: st
             covered[key] = sum(len(words[p]) for p in positions)
             found[key] = frozenset(at[p] for p in positions)
     return PhraseHits(covered, sum(len(w) for w in words), found)
+
+
+def _counts(tokens: tuple[Token, ...], i: int) -> bool:
+    """Token ``i`` is the counter of a quantity (김밥 두 줄): not a word of any phrase, though the
+    phrase 줄이* (to reduce) is cut like speech to 줄."""
+    return tokens[i].kind == "counter" and i > 0 and tokens[i - 1].kind == "number"
 
 
 def _hit(phrase: PhraseKey, text: str, head: int) -> bool:

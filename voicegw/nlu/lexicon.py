@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from voicegw.nlu.packs import LANGUAGES, RulesData, pack
+from voicegw.nlu.packs import LANGUAGES, NumbersData, RulesData, pack
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,8 @@ class LanguageRules:
     """Request phrases that ask for an item to be made a way (로 해 주세요), as said."""
     min_stem_chars: int = 2
     """A particle or ending is cut only when this many characters stay."""
+    number_words: frozenset[str] = frozenset()
+    """The language's number words (둘, 셋, two): short stems that still take particles (둘이요)."""
 
     @property
     def grammar_words(self) -> frozenset[str]:
@@ -84,7 +86,7 @@ class LanguageRules:
                 | {word for word, _ in self.number_homophones})
 
 
-def rules_from(data: RulesData, language: str) -> LanguageRules:
+def rules_from(data: RulesData, numbers: NumbersData, language: str) -> LanguageRules:
     """A language pack's word lists as the rules the normaliser and parser read."""
     return LanguageRules(
         language=language,
@@ -116,10 +118,11 @@ def rules_from(data: RulesData, language: str) -> LanguageRules:
         quantity_follows_item=data.quantity_follows_item,
         make_it_phrases=tuple(data.make_it_phrases),
         min_stem_chars=data.min_stem_chars,
+        number_words=frozenset(numbers.cardinal) | frozenset(numbers.tens),
     )
 
 
-RULES = {language: rules_from(pack(language).rules, language) for language in LANGUAGES}
+RULES = {language: rules_from(pack(language).rules, pack(language).numbers, language) for language in LANGUAGES}
 KO, EN = RULES["ko"], RULES["en"]
 
 AMOUNT_WORDS: dict[str, tuple[str, ...]] = {

@@ -179,8 +179,9 @@ def _hangul(word: str) -> bool:
 
 def _short_stems(rules: LanguageRules, keep: frozenset[str]) -> frozenset[str]:
     """Stems shorter than ``min_stem_chars`` that still take endings and particles: counters
-    (잔하고, 개요), one-syllable menu words (샷도), function nouns (거로) and amount words (더요)."""
-    return rules.counters | keep | rules.function_words | _AMOUNT_WORDS
+    (잔하고, 개요), number words (둘이요, 셋이랑), one-syllable menu words (샷도), function nouns
+    (거로) and amount words (더요)."""
+    return rules.counters | rules.number_words | keep | rules.function_words | _AMOUNT_WORDS
 
 
 def _strip_word(word: str, rules: LanguageRules, keep: frozenset[str]) -> tuple[str, str, str, bool]:
@@ -226,8 +227,15 @@ def _classify(words: list[tuple[str, str, str]], rules: LanguageRules) -> list[T
     return tokens
 
 
+_TIMES = re.compile(r"^(?:[x×](\d+)|(\d+)[x×])$")
+"""Written multiplication, in any language: fries x2, 2x 콜라."""
+
+
 def _number_tokens(surface: str, stem: str, particle: str, before_counter: bool,
                    rules: LanguageRules) -> list[Token]:
+    if times := _TIMES.match(stem):
+        value = int(times.group(1) or times.group(2))
+        return [Token(str(value), surface, "number", value, particle)]
     if stem in rules.counters:
         return [Token(stem, surface, "counter", particle=particle)]
     split = split_counter(stem, rules.counters)

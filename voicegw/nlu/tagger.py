@@ -71,7 +71,8 @@ def _explaining_more(candidates: list[Span], tokens: tuple[Token, ...], grammar:
         covered = {i for s in parts for i in range(s.start, s.end)}
         # English only: Korean windows already fold particles and endings (감자튀김 빼 is not fries).
         content = {i for i in range(long.start, long.end) if tokens[i].text.isascii() and tokens[i].text not in grammar}
-        if parts and content - covered:
+        # "cookie off" is "cookie" and a stray word, not a longer name: the same alias inside it
+        if parts and content - covered and not any(p.alias == long.alias for p in parts):
             inner.update(parts)
     return [s for s in candidates if s not in inner]
 

@@ -1,0 +1,85 @@
+"""General rules of understanding, on a menu of this test's own (a noodle and dumpling bar no
+suite or shipped store has): each case is how people order, count, ask or change their minds in
+Korean or English, never a word of a particular store's menu."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from voicegw.nlu.menu import Menu
+from voicegw.nlu.parser import understand
+
+MENU = Menu.model_validate(yaml.safe_load("""
+id: noodle-bar
+language: ko
+currency: KRW
+option_groups:
+  - id: size
+    names: {ko: [사이즈], en: [size]}
+    in_name: true
+    values:
+      - {id: small, names: {ko: [소], en: [small]}}
+      - {id: large, names: {ko: [대, 곱빼기], en: [large]}, price: 2000}
+    default: small
+  - id: broth
+    names: {ko: [국물], en: [broth]}
+    required: true
+    values:
+      - {id: clear, names: {ko: [맑은 국물, 맑은], en: [clear broth, clear]}}
+      - {id: spicy, names: {ko: [매운 국물, 매운], en: [spicy broth, spicy]}}
+  - id: scallion
+    names: {ko: [파], en: [scallions, scallion]}
+    amounts: true
+    values:
+      - {id: scallion, names: {ko: [파], en: [scallions, scallion]}}
+    default: scallion
+  - id: filling
+    names: {ko: [소], en: [filling]}
+    values:
+      - {id: pork, names: {ko: [고기, 고기만두], en: [pork, pork dumpling]}}
+      - {id: veggie, names: {ko: [야채, 야채만두], en: [veggie, veggie dumpling]}}
+    default: pork
+items:
+  - {id: noodles, names: {ko: [국수, 잔치국수], en: [noodles, noodle soup]}, category: noodle, price: 7000,
+     option_groups: [size, broth, scallion]}
+  - {id: dumplings, names: {ko: [만두], en: [dumplings, dumpling]}, category: side, price: 5000,
+     option_groups: [filling]}
+  - {id: rice, names: {ko: [공깃밥, 밥], en: [rice, bowl of rice]}, category: side, price: 1000}
+  - {id: tea, names: {ko: [보리차, 차], en: [barley tea, tea]}, category: drink, price: 2000}
+"""))
+
+
+def said(text: str, language: str) -> tuple[str, list[tuple[str, int, dict[str, str]]]]:
+    u = understand(text, MENU, language)
+    return u.intent.name.value, [(line.item_id, line.quantity, {o.group: o.value for o in line.options})
+                                 for line in u.lines]
+
+
+@pytest.mark.parametrize(("text", "quantity"), [
+    ("보리차 둘이요", 2), ("보리차 셋이랑", 3), ("공깃밥 두 그릇", 2), ("공깃밥 두그릇이요", 2),
+])
+def test_korean_number_words_and_counters(text: str, quantity: int) -> None:
+    intent, lines = said(text, "ko")
+    assert intent == "order.add" and [(item, qty) for item, qty, _ in lines][0][1] == quantity
+
+
+def test_a_counter_after_a_number_is_no_intent_phrase() -> None:
+    # 줄이* (to reduce) is cut like speech to 줄, a counter; 두 줄 is still an order
+    assert said("공깃밥 두 줄 주세요", "ko")[0] == "order.add"
+
+
+@pytest.mark.parametrize("text", ["barley tea x2", "2x barley tea"])
+def test_written_multiplication_is_a_quantity(text: str) -> None:
+    assert said(text, "en") == ("order.add", [("tea", 2, {})])
+
+
+@pytest.mark.parametrize("text", ["make me a barley tea", "lemme get a barley tea", "we'll have a barley tea"])
+def test_english_ways_of_ordering(text: str) -> None:
+    assert said(text, "en") == ("order.add", [("tea", 1, {})])
+
+
+def test_a_name_and_a_stray_word_are_not_a_longer_name() -> None:
+    """"tea off" is tea and "off", not a fuzzy reading of some longer tea."""
+    intent, lines = said("take the tea off", "en")
+    assert intent == "order.remove" and [item for item, _, _ in lines] == ["tea"]
