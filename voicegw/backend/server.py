@@ -24,6 +24,7 @@ from voicegw.dialogue.turns import TurnOutcome, apply_turn, order_placed
 from voicegw.dialogue.replies import Reply
 from voicegw.errors import RequestError, VoicegwError
 from voicegw.jsonbody import parse_json
+from voicegw.nlu.builtin_faq import builtin_answer
 from voicegw.nlu.menu import FaqEntry as MenuFaqEntry
 from voicegw.nlu.menu import Menu
 from voicegw.nlu.types import Intent, IntentName, OrderLine, Understanding
@@ -171,7 +172,7 @@ def _run_turn(
     faq_answer = None
     if u.intent.name is IntentName.FAQ and u.candidates and u.reason is None:
         entry = storage.get_faq(store, u.candidates[0])
-        faq_answer = entry.answer(language) if entry is not None else None
+        faq_answer = entry.answer(language) if entry is not None else builtin_answer(u.candidates[0], language)
     key = scoped_idempotency_key(store, session, extra.idempotency_key) if extra.idempotency_key else None
     with storage.session_turn(store, session) as turn:
         cart = turn.cart or Cart(currency=currency)

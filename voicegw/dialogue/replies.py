@@ -130,6 +130,54 @@ TEXTS: dict[str, dict[str, str]] = {
         "ko": "죄송해요, 잘 이해하지 못했어요. 메뉴 이름과 수량을 말씀해 주세요.",
         "en": "Sorry, I didn't understand. Please tell me the item and how many.",
     },
+    "price_item": {
+        "ko": "{item}{particle} {price}이에요.",
+        "en": "The {item} is {price}.",
+    },
+    "price_option": {
+        "ko": "{option}{particle} {price} 추가돼요.",
+        "en": "{option} is {price} extra.",
+    },
+    "price_free": {
+        "ko": "{option}{particle} 추가 요금이 없어요.",
+        "en": "There's no extra charge for {option}.",
+    },
+    "contents_default": {
+        "ko": "{item}에는 {option}{particle} 기본으로 들어가요.",
+        "en": "The {item} comes with {option}.",
+    },
+    "contents_optional": {
+        "ko": "{item}에 {option}{particle} 넣어 드릴 수 있어요.",
+        "en": "You can have {option} on the {item}.",
+    },
+    "contents_unknown": {
+        "ko": "죄송해요, 그건 메뉴 정보에 없어서 정확히 알려 드리기 어려워요. 직원을 연결해 드릴까요?",
+        "en": "Sorry, the menu doesn't say, so I can't tell you for sure. Shall I get a member of staff?",
+    },
+    "offer_cancel": {
+        "ko": "지금 주문을 취소해 드릴까요?",
+        "en": "Shall I cancel your order now?",
+    },
+    "offer_add": {
+        "ko": "{lines} 담아 드릴까요?",
+        "en": "Shall I add {lines}?",
+    },
+    "offer_change": {
+        "ko": "{what}{particle} 바꿔 드릴까요?",
+        "en": "Shall I change it to {what}?",
+    },
+    "offer_remove": {
+        "ko": "{lines} 빼 드릴까요?",
+        "en": "Shall I take off {lines}?",
+    },
+    "offer_confirm": {
+        "ko": "지금 주문을 넣어 드릴까요?",
+        "en": "Shall I place your order now?",
+    },
+    "offer_declined": {
+        "ko": "알겠어요. 더 필요하신 건 없으세요?",
+        "en": "All right. Anything else?",
+    },
     "this_item": {"ko": "그 메뉴", "en": "that item"},
     "or": {"ko": ", ", "en": " or "},
 }
@@ -141,6 +189,7 @@ QUICK_REPLIES: dict[str, dict[str, tuple[str, ...]]] = {
     "help": {"ko": ("장바구니 확인", "직원 연결"), "en": ("Show my cart", "Talk to staff")},
     "faq_missing": {"ko": ("직원 연결",), "en": ("Talk to staff",)},
     "staff": {"ko": ("직원 연결",), "en": ("Talk to staff",)},
+    "offer": {"ko": ("네", "아니요"), "en": ("Yes", "No")},
     "frustrated": {"ko": ("직원 연결", "장바구니 확인"), "en": ("Talk to staff", "Show my cart")},
 }
 
@@ -198,6 +247,12 @@ def subject_particle(word: str) -> str:
     """이 after a final consonant, 가 after a vowel."""
     b = _batchim(word)
     return "이(가)" if b is None else ("이" if b else "가")
+
+
+def object_particle(word: str) -> str:
+    """을 after a final consonant, 를 after a vowel."""
+    b = _batchim(word)
+    return "을(를)" if b is None else ("을" if b else "를")
 
 
 def direction_particle(word: str) -> str:

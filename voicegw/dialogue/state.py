@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from voicegw.nlu.types import OrderLine
+from voicegw.nlu.types import Offer, OrderLine
 
 
 class _Frozen(BaseModel):
@@ -34,6 +34,9 @@ class Pending(_Frozen):
 
 class DialogueState(_Frozen):
     pending: Pending | None = None
+    offer: Offer | None = None
+    """An action the bot offered after answering a question about it ("주문을 취소해 드릴까요?"):
+    done on the customer's yes, dropped on anything else."""
     failures: int = 0
     """Turns in a row that the bot did not understand or had to ask about."""
     handed_off: bool = False

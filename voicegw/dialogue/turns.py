@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
-from voicegw.dialogue import clarify, feelings
+from voicegw.dialogue import clarify, feelings, offers
 from voicegw.dialogue import replies as R
 from voicegw.dialogue.cart import Cart
 from voicegw.dialogue.cart_ops import (
@@ -125,6 +125,11 @@ class _Facts:
 
 def _dispatch(cart: Cart, u: Understanding, state: DialogueState, facts: _Facts) -> TurnOutcome:
     menu, lang = facts.menu, facts.lang
+    if state.offer is not None:
+        answered = offers.answer_offer(cart, u, state, _acting(facts), lang)
+        if answered is not None:
+            return answered
+        state = state.model_copy(update={"offer": None})
     if state.pending is not None:
         answered = clarify.answer_pending(cart, state, u, menu, lang, facts.categories)
         if answered is not None:
@@ -141,6 +146,11 @@ def _dispatch(cart: Cart, u: Understanding, state: DialogueState, facts: _Facts)
         return replace(_reason_outcome(cart, u, lang), state=state)
     outcome = _intent_outcome(cart, u, state, facts)
     return replace(outcome, state=outcome.state or state)
+
+
+def _acting(facts: _Facts) -> offers.Act:
+    """The turn logic for an offered action: tried before it is offered, done on a yes."""
+    return lambda cart, u, state: _dispatch(cart, u, state, replace(facts, faq_answer=None))
 
 
 def _intent_outcome(cart: Cart, u: Understanding, state: DialogueState, facts: _Facts) -> TurnOutcome:
@@ -180,10 +190,7 @@ def _intent_outcome(cart: Cart, u: Understanding, state: DialogueState, facts: _
             return TurnOutcome(cart, Reply(text, R.quick_replies("start", lang)))
         return TurnOutcome(cart, Reply(readback(cart, lang, categories), ordering if cart.lines else ()))
     if name is IntentName.FAQ:
-        if faq_answer:
-            return TurnOutcome(cart, Reply(faq_answer, ordering if cart.lines else ()))
-        text = R.text("faq_not_found", lang)
-        return TurnOutcome(cart, Reply(text, R.quick_replies("faq_missing", lang)), "not_understood", "faq_not_found")
+        return offers.answer_question(cart, u, state, _acting(facts), faq_answer=faq_answer, menu=menu, language=lang)
     if name is IntentName.HANDOFF:
         return _handoff(cart, state, lang, categories)
     if name is IntentName.GREETING:

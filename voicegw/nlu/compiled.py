@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from threading import Lock
 
+from voicegw.nlu.builtin_faq import builtin_entries, builtin_topics
 from voicegw.nlu.faq_terms import terms_of
 from voicegw.nlu.lexicon import AMOUNT_WORDS
 from voicegw.nlu.matcher import AliasIndex, Target, match_key, singular, to_jamo
-from voicegw.nlu.menu import Menu
+from voicegw.nlu.menu import FaqEntry, Menu
 from voicegw.nlu.normalize import clean, normalize
+from voicegw.nlu.packs import LANGUAGES
 from voicegw.nlu.phrases import INTENT_PHRASES
-
-LANGUAGES = ("ko", "en")
 
 
 @dataclass(frozen=True)
@@ -64,8 +64,10 @@ def compile_menu(menu: Menu) -> CompiledMenu:
         keep=keep,
         index=_alias_index(menu, keep),
         phrases={lang: _phrase_keys(lang, keep) for lang in LANGUAGES},
-        faq={lang: _faq_keys(menu, lang, keep) for lang in LANGUAGES},
+        faq={lang: _faq_keys(menu.faq, lang, keep) for lang in LANGUAGES},
     )
+    defaults = [entry for entry in builtin_entries() if not _answered_by_store(entry, compiled)]
+    compiled = replace(compiled, faq={lang: compiled.faq[lang] + _faq_keys(defaults, lang, keep) for lang in LANGUAGES})
     with _lock:
         _cache[menu.id] = compiled
     return compiled
@@ -121,9 +123,20 @@ def _phrase_keys(language: str, keep: frozenset[str]) -> dict[str, tuple[PhraseK
     return table
 
 
-def _faq_keys(menu: Menu, language: str, keep: frozenset[str]) -> tuple[FaqKey, ...]:
+def _answered_by_store(entry: FaqEntry, compiled: CompiledMenu) -> bool:
+    """A built-in entry whose topic the store's own FAQ answers: most questions of one of its
+    entries name that topic ("주차 몇 시간 무료예요" names opening hours in passing; the parking
+    entry is not about them)."""
+    topic = f"topic:{builtin_topics()[entry.id]}"
+    questions: dict[str, list[frozenset[str]]] = {}
+    for key in (key for keys in compiled.faq.values() for key in keys):
+        questions.setdefault(key.faq_id, []).append(key.terms)
+    return any(2 * sum(topic in terms for terms in said) >= len(said) for said in questions.values())
+
+
+def _faq_keys(entries: Iterable[FaqEntry], language: str, keep: frozenset[str]) -> tuple[FaqKey, ...]:
     keys = []
-    for entry in menu.faq:
+    for entry in entries:
         for question in entry.questions.get(language, []):  # type: ignore[call-overload]
             normalized = normalize(question, language, keep)
             text = normalized.text.replace(",", " ")

@@ -62,14 +62,17 @@ class _Scored:
         return self.spelling >= VERBATIM
 
 
-def match_faq(normalized: Normalized, compiled: CompiledMenu, language: str) -> FaqMatch | None:
+def match_faq(normalized: Normalized, compiled: CompiledMenu, language: str,
+              terms: frozenset[str] | None = None) -> FaqMatch | None:
     """The closest FAQ paraphrase (any language: concepts cross languages) and whether the
-    utterance is that FAQ; None when the menu has no FAQ or nothing was said."""
+    utterance is that FAQ; None when the menu has no FAQ or nothing was said. ``terms``: the
+    utterance's terms, when the caller has them already."""
     keys = [key for keys in compiled.faq.values() for key in keys]
     words = [t.text for t in normalized.tokens if t.kind != "boundary"]
     if not keys or not words:
         return None
-    terms = terms_of(normalized.tokens, language, compiled.keep)
+    if terms is None:
+        terms = terms_of(normalized.tokens, language, compiled.keep)
     query = to_jamo(" ".join(words))
     scored = [_score(terms, query, key) for key in keys]
     best = max(scored, key=lambda s: (s.verbatim, s.similarity if s.shared_anchor else 0.0, s.spelling,

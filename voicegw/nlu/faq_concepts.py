@@ -83,6 +83,9 @@ class FormCues:
     """Korean endings of a request or a decision (해 주세요, 할게요, 하고 싶어요)."""
     you_modals: frozenset[str] = frozenset()
     """English: these right before "you" ask the bot to do it (can you cancel it): a command."""
+    ability: tuple[str, ...] = ()
+    """Asking to be allowed (can I, 수 있): with something concrete named, a polite request
+    ("can I swap the muffin for a scone"); without, a question ("can I cancel my order?")."""
 
 
 

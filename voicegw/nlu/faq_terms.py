@@ -178,15 +178,24 @@ def _content_key(token: Token, keep: frozenset[str]) -> str | None:
     return f"word:{word}" if len(word) >= 3 and word.isalpha() else None
 
 
-def form_of(normalized: Normalized) -> Form:
-    """Ask (how, 어떻게) before command (해 주세요, can you) before yes/no (되나요, can I)."""
+def form_of(normalized: Normalized, *, marks: bool = True, named: frozenset[int] = frozenset()) -> Form:
+    """Ask (how, 어떻게) before command (해 주세요, can you) before yes/no (되나요, can I).
+
+    ``marks=False`` reads the words alone: a question mark does not make a question (speech
+    recognition writes "a large latte?" for an order), nor does a word the menu or a quantity
+    explains (``named`` token positions) that ends like one (사이다도 하나요 orders one cider and
+    샷 추가요 adds a shot; 어떻게 하나요 and 되나요 ask)."""
     surfaces = [t.surface for t in normalized.tokens if t.kind != "boundary"]
+    worded = surfaces if marks else [t.surface for i, t in enumerate(normalized.tokens)
+                                      if t.kind not in ("boundary", "number") and i not in named]
     cues = tuple(FORMS.values())
-    if any(_asks(surfaces, c) for c in cues):
+    if any(_asks(worded, c) for c in cues):
         return "ask"
     if normalized.request_words or any(_commands(surfaces, c) for c in cues):
         return "command"
-    if normalized.question or any(_yes_no(surfaces, c) for c in cues):
+    if marks and normalized.question:
+        return "yes_no"
+    if any(_yes_no(worded, c) for c in cues):
         return "yes_no"
     return "plain"
 

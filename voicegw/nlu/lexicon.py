@@ -19,6 +19,8 @@ class LanguageRules:
     """Function words dropped before matching (a, the, of); also dropped from aliases."""
     polite_phrases: tuple[str, ...]
     """Multi-word request phrases removed (해 주세요, can i get); their presence marks a request."""
+    polite_inserts: frozenset[str]
+    """Softening words that may sit inside a request phrase (could I *also* have, can I *please* get)."""
     polite_endings: tuple[str, ...]
     """Verb endings cut from the end of a word (결제할게요 -> 결제), longest first."""
     particles: tuple[str, ...]
@@ -93,6 +95,7 @@ def rules_from(data: RulesData, numbers: NumbersData, language: str) -> Language
         fillers=frozenset(data.fillers),
         stopwords=frozenset(data.stopwords),
         polite_phrases=tuple(data.polite_phrases),
+        polite_inserts=frozenset(data.polite_inserts),
         polite_endings=tuple(data.polite_endings),
         particles=tuple(data.particles),
         conjunction_particles=frozenset(data.conjunction_particles),

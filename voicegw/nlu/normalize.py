@@ -57,6 +57,8 @@ class Normalized:
     make_it: bool = False
     """The request asked for something to be made a way (해 주세요, make it): with an item already
     ordered, that is a change of it."""
+    cleaned: str = ""
+    """The utterance as said, only cleaned (case, punctuation, spacing, spellings)."""
 
 
 def clean(text: str) -> str:
@@ -86,18 +88,22 @@ def normalize(text: str, language: str, keep: frozenset[str] = frozenset()) -> N
     opens_question = cleaned.split(" ", 1)[0] in rules.question_openers
     question = "?" in text or opens_question
     return Normalized(text=shown, tokens=tuple(tokens), request=request, question=question,
-                      request_words=request_words, opens_question=opens_question, make_it=make_it)
+                      request_words=request_words, opens_question=opens_question, make_it=make_it, cleaned=cleaned)
 
 
 def _remove_polite(text: str, rules: LanguageRules) -> tuple[str, int]:
-    """``text`` without its request phrases, and how many words those phrases had."""
+    """``text`` without its request phrases, and how many words those phrases had. A softening
+    word may sit inside a phrase (could I also have, can I please get)."""
     removed = 0
     padded = f" {text} "
+    inserts = "|".join(map(re.escape, sorted(rules.polite_inserts)))
     for phrase in sorted(rules.polite_phrases, key=len, reverse=True):
-        needle = f" {clean(phrase)} "
-        while needle in padded:
-            padded = padded.replace(needle, " ", 1)
-            removed += len(needle.split())
+        words = clean(phrase).split()
+        gap = rf"(?: (?:{inserts}))? " if inserts else " "
+        needle = re.compile(" " + gap.join(map(re.escape, words)) + " ")
+        while (found := needle.search(padded)) is not None:
+            padded = padded[: found.start()] + " " + padded[found.end():]
+            removed += len(found.group().split())
     return padded.strip(), removed
 
 

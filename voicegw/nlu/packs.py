@@ -31,6 +31,7 @@ class RulesData(_Data):
     stopwords: list[str] = []
     function_words: list[str] = []
     polite_phrases: list[str] = []
+    polite_inserts: list[str] = []
     polite_endings: list[str] = []
     make_it_phrases: list[str] = []
     particles: list[str] = []
@@ -85,6 +86,7 @@ class FormsData(_Data):
     command_words: list[str] = []
     command_endings: list[str] = []
     you_modals: list[str] = []
+    ability: list[str] = []
 
 
 class FaqData(_Data):
@@ -97,6 +99,17 @@ class FaqData(_Data):
     """Words starting like these are verbs, endings or question words, not content (Korean)."""
 
 
+class DefaultFaqData(_Data):
+    """A question every store gets answered until its own FAQ answers it (builtin_faq.py)."""
+
+    id: str = Field(min_length=1)
+    topic: str = Field(min_length=1)
+    """The concept the entry is about (concepts.yaml): a store entry mostly about it replaces it."""
+    category: str = Field(min_length=1)
+    questions: list[str] = Field(min_length=1)
+    answer: str = Field(min_length=1)
+
+
 class LanguagePack(_Data):
     language: str = Field(min_length=2)
     rules: RulesData
@@ -105,6 +118,7 @@ class LanguagePack(_Data):
     intents: dict[str, list[str]] = {}
     """Intent key -> phrases (``x*`` = prefix), see phrases.py for the keys."""
     faq: FaqData = FaqData()
+    default_faq: list[DefaultFaqData] = []
 
 
 class ConceptData(_Data):

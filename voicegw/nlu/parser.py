@@ -16,16 +16,18 @@ from voicegw.nlu.changes import (
 from voicegw.nlu.compiled import CompiledMenu, compile_menu
 from voicegw.nlu.evidence import MIN_ORDER_COVERAGE, coverage, exact, supported
 from voicegw.nlu.faq import FaqMatch, is_faq, match_faq
+from voicegw.nlu.faq_terms import Form, form_of, terms_of
 from voicegw.nlu.intents import PhraseHits, find_phrases
 from voicegw.nlu.lexicon import rules_for
 from voicegw.nlu.lines import LineContext, build_line, quantity, segment_item
 from voicegw.nlu.menu import Item, Menu, display_name
 from voicegw.nlu.normalize import Normalized, normalize
 from voicegw.nlu.portions import split_portions
+from voicegw.nlu.questions import asks, offer_of, question
 from voicegw.nlu.segments import Segment, segment
 from voicegw.nlu.slots import fill_slots
 from voicegw.nlu.tagger import Span, tag
-from voicegw.nlu.types import MAX_QUANTITY, Intent, IntentName, LineOption, OrderLine, Understanding
+from voicegw.nlu.types import MAX_QUANTITY, Answer, Intent, IntentName, LineOption, OrderLine, Understanding
 
 COVERAGE_WEIGHT = 0.5
 """How much unexplained words lower an order's confidence: ``quality * (1 - w * (1 - coverage))``."""
@@ -43,6 +45,26 @@ class Reading:
     ctx: LineContext
     coverage: float
     """The share of content words the menu and grammar explain (evidence.coverage)."""
+    terms: frozenset[str] = frozenset()
+    """Its FAQ terms: concepts and content words (faq_terms.py)."""
+
+    @cached_property
+    def form(self) -> Form:
+        """Ask, yes/no, command or plain, by the words alone (a question mark is not enough)."""
+        named = {i for s in self.spans if s.kind not in ("word", "boundary") for i in range(s.start, s.end)}
+        # a rhetorical question is frustration, not a question (몇 번을 말해요, are you kidding)
+        named |= self.phrases.positions.get("frustrated", frozenset())
+        return form_of(self.normalized, marks=False, named=frozenset(named))
+
+    @cached_property
+    def asks(self) -> bool:
+        """It asks rather than requests (questions.py): it must not act."""
+        return asks(self)
+
+    @cached_property
+    def acting(self) -> Understanding:
+        """What the words would do said as a request: the first acting decision that applies."""
+        return _first(ACTING, self)
 
     @property
     def sounds_like_order(self) -> bool:
@@ -116,11 +138,23 @@ def understand(text: str, menu: Menu | CompiledMenu, language: str) -> Understan
     """
     compiled = menu if isinstance(menu, CompiledMenu) else compile_menu(menu)
     reading = read(text, compiled, language)
-    for applies, build in DECISIONS:
-        if applies(reading):
-            return _with_feelings(build(reading), reading).model_copy(
-                update={"normalized_text": reading.normalized.text})
+    return _with_feelings(_first(DECISIONS, reading), reading).model_copy(
+        update={"normalized_text": reading.normalized.text, "answer": _yes_or_no(reading)})
+
+
+def _first(decisions: Decisions, r: Reading) -> Understanding:
+    for applies, build in decisions:
+        if applies(r):
+            return build(r)
     raise AssertionError("the last decision always applies")
+
+
+def _yes_or_no(r: Reading) -> Answer | None:
+    """A plain yes or no (네, 아니요 괜찮아요, sure): the answer to an offer, if one is pending."""
+    if r.segments or r.options:
+        return None
+    said = [key for key in ("yes", "no") if r.phrases.has(key)]
+    return said[0] if len(said) == 1 else None
 
 
 def _with_feelings(u: Understanding, r: Reading) -> Understanding:
@@ -137,6 +171,7 @@ def _with_feelings(u: Understanding, r: Reading) -> Understanding:
 def read(text: str, compiled: CompiledMenu, language: str) -> Reading:
     rules = rules_for(language)
     normalized = normalize(text, language, compiled.keep)
+    terms = terms_of(normalized.tokens, language, compiled.keep)
     tagged = tag(normalized.tokens, compiled.index, rules.grammar_words)
     phrases = find_phrases(normalized.tokens, compiled, language)
     spans = _phrases_first(fill_slots(tagged, normalized.tokens, compiled.menu, compiled.index, rules), phrases)
@@ -146,9 +181,10 @@ def read(text: str, compiled: CompiledMenu, language: str) -> Reading:
         spans=tuple(spans),
         segments=tuple(segment(spans, normalized.tokens, compiled.menu, rules)),
         phrases=phrases,
-        faq=match_faq(normalized, compiled, language),
+        faq=match_faq(normalized, compiled, language, terms),
         ctx=ctx,
         coverage=coverage(normalized, spans, phrases, rules),
+        terms=terms,
     )
 
 
@@ -161,9 +197,10 @@ def _phrases_first(spans: list[Span], phrases: PhraseHits) -> list[Span]:
 
 
 def _faq(r: Reading) -> Understanding:
+    """The FAQ's answer; a question naming an action ("how do I cancel my order?") also offers it."""
     assert r.faq is not None
     return Understanding(intent=Intent(name=IntentName.FAQ, confidence=r.faq.score / 100),
-                         candidates=(r.faq.faq_id,))
+                         candidates=(r.faq.faq_id,), offer=offer_of(r.acting) if r.asks else None)
 
 
 def _phrase_intent(name: IntentName, key: str) -> Callable[[Reading], Understanding]:
@@ -310,10 +347,10 @@ def _tagged_share(r: Reading) -> float:
     return len(known) / len(words) if words else 0.0
 
 
-# Decision rules in order: the first that applies builds the turn. FAQ comes before cancel so
-# that "주문 취소 어떻게 하나요" asks about cancelling instead of cancelling.
-DECISIONS: tuple[tuple[Callable[[Reading], bool], Callable[[Reading], Understanding]], ...] = (
-    (lambda r: is_faq(r.faq), _faq),
+Decisions = tuple[tuple[Callable[[Reading], bool], Callable[[Reading], Understanding]], ...]
+
+# What the words do, said as a request, in order: the first that applies builds the turn.
+ACTING: Decisions = (
     (lambda r: bool(r.segments) and r.too_many, _too_many),
     (lambda r: r.phrases.has("handoff"), _phrase_intent(IntentName.HANDOFF, "handoff")),
     (lambda r: r.phrases.has("cancel") and not r.segments, _phrase_intent(IntentName.ORDER_CANCEL, "cancel")),
@@ -327,4 +364,12 @@ DECISIONS: tuple[tuple[Callable[[Reading], bool], Callable[[Reading], Understand
     (lambda r: r.phrases.has("confirm"), _phrase_intent(IntentName.ORDER_CONFIRM, "confirm")),
     (lambda r: r.phrases.has("greeting"), _phrase_intent(IntentName.GREETING, "greeting")),
     (lambda r: True, _unknown),
+)
+
+# An FAQ first, so that "주문 취소 어떻게 하나요" is answered; then any other question, which only
+# offers what its words would do (questions.py); then the words as a request.
+DECISIONS: Decisions = (
+    (lambda r: is_faq(r.faq), _faq),
+    (lambda r: r.asks and question(r, r.acting) is not None, lambda r: question(r, r.acting)),  # type: ignore[arg-type, return-value]
+    *ACTING,
 )

@@ -63,6 +63,37 @@ class Intent(Frozen):
     confidence: float = Field(ge=0.0, le=1.0)
 
 
+Asks = Literal["price", "contents"]
+Answer = Literal["yes", "no"]
+
+
+class Offer(Frozen):
+    """The action a question names ("how do I cancel my order?", "is it extra to make it a
+    large?"): a question never acts, so the action is only offered, and done on the customer's yes."""
+
+    intent: IntentName
+    """order.cancel, order.change, order.add, order.remove or order.confirm."""
+    lines: tuple[OrderLine, ...] = ()
+    options: tuple[LineOption, ...] = ()
+    replaced: tuple[OrderLine, ...] = ()
+    held_quantity: int | None = None
+
+    def as_understanding(self) -> Understanding:
+        """The action, as if the customer had asked for it: what a yes does."""
+        return Understanding(intent=Intent(name=self.intent, confidence=1.0), lines=self.lines,
+                             options=self.options, replaced=self.replaced, held_quantity=self.held_quantity)
+
+
+class Asked(Frozen):
+    """What a question about menu items names ("does the wrap come with onions?", "is the large
+    extra?"), to be answered from the menu."""
+
+    lines: tuple[OrderLine, ...] = ()
+    """The items, each with only the options said with it."""
+    options: tuple[LineOption, ...] = ()
+    """Options said without an item."""
+
+
 class Understanding(Frozen):
     """The result of ``understand(text, menu, ...)``: pure data, no I/O behind it."""
 
@@ -90,3 +121,12 @@ class Understanding(Frozen):
     """``frustrated`` when the customer sounds angry or impatient (답답해, I already told you)."""
     normalized_text: str = ""
     """The transcript after normalisation, as the parser saw it."""
+    offer: Offer | None = None
+    """faq: the action the question names, offered after the answer."""
+    asks: Asks | None = None
+    """faq: what a question about menu items asks (their price, what comes in them) ..."""
+    asked: Asked | None = None
+    """... of which items and options: answered from the menu."""
+    answer: Answer | None = None
+    """The turn is a plain yes or no (네, 아니요, sure, no thanks): the answer to an offer, if one
+    is pending."""
