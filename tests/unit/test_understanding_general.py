@@ -83,3 +83,31 @@ def test_a_name_and_a_stray_word_are_not_a_longer_name() -> None:
     """"tea off" is tea and "off", not a fuzzy reading of some longer tea."""
     intent, lines = said("take the tea off", "en")
     assert intent == "order.remove" and [item for item, _, _ in lines] == ["tea"]
+
+
+SIZED = Menu.model_validate(yaml.safe_load("""
+id: sized
+language: en
+currency: USD
+option_groups:
+  - id: cup
+    names: {en: [cup size]}
+    in_name: true
+    values:
+      - {id: small, names: {en: [small, 12 oz, twelve ounce]}}
+      - {id: large, names: {en: [large, 20 oz, twenty ounce]}, price: 100}
+    default: small
+items:
+  - {id: cocoa, names: {en: [cocoa, hot cocoa]}, category: drink, price: 300, option_groups: [cup]}
+"""))
+
+
+@pytest.mark.parametrize("text", ["a 20 Ls cocoa", "a twenty hours, hot cocoa", "can I get a 20-down cocoa"])
+def test_a_misheard_unit_after_a_size_number_is_that_size(text: str) -> None:
+    u = understand(text, SIZED, "en")
+    assert [(line.quantity, {o.group: o.value for o in line.options}) for line in u.lines] == [(1, {"cup": "large"})]
+
+
+def test_a_number_before_a_known_word_stays_a_quantity() -> None:
+    u = understand("20 large cocoas", SIZED, "en")
+    assert [(line.quantity, {o.group: o.value for o in line.options}) for line in u.lines] == [(20, {"cup": "large"})]

@@ -21,6 +21,7 @@ def fill_slots(spans: list[Span], tokens: tuple[Token, ...], menu: Menu, index: 
     if rules.quantity_follows_item:
         return spans
     spans = _sizes_by_rhyme(spans, tokens, menu, index, rules)
+    spans = _misheard_units(spans, tokens, index, rules)
     spans = _homophone_quantities(spans, tokens, menu, rules)
     spans = _known_slips(spans, tokens, menu, index, rules)
     return _items_in_option_slots(spans, tokens, menu, rules)
@@ -66,6 +67,37 @@ def _sizes_by_rhyme(spans: list[Span], tokens: tuple[Token, ...], menu: Menu, in
         if match is not None:
             out[i] = replace(span, kind="option", targets=match.targets, score=match.score, alias=match.alias)
     return out
+
+
+def _misheard_units(spans: list[Span], tokens: tuple[Token, ...], index: AliasIndex,
+                    rules: LanguageRules) -> list[Span]:
+    """A number and a word nothing explains, before an option or an item, is a size when the menu
+    has that number in a unit ("20 Ls", "eight-down", "12 ones" for 20, 8 and 12 ounce): speech
+    recognition mishears the unit far more often than anyone orders 20 coffees that way."""
+    if not rules.ounce_words:
+        return spans
+    out: list[Span] = []
+    i = 0
+    while i < len(spans):
+        span, word, after = spans[i], _at(spans, i + 1), _next_named(spans, i + 2)
+        if (span.kind == "number" and span.value and word is not None and word.kind == "word"
+                and tokens[word.start].text.isalpha() and after is not None and after.kind in ("option", "item")):
+            match = index.lookup(match_key([f"{span.value}oz"]), exact_only=True)  # the form _merge_units writes
+            if match is not None and any(t.kind == "option" for t in match.targets):
+                options = tuple(t for t in match.targets if t.kind == "option")
+                out.append(Span(span.start, word.end, "option", options, match.score, alias=match.alias))
+                i += 2
+                continue
+        out.append(span)
+        i += 1
+    return out
+
+
+def _next_named(spans: list[Span], i: int) -> Span | None:
+    """The first span from ``i`` on that is not a boundary."""
+    while i < len(spans) and spans[i].kind == "boundary":
+        i += 1
+    return _at(spans, i)
 
 
 def _homophone_quantities(spans: list[Span], tokens: tuple[Token, ...], menu: Menu,
