@@ -111,3 +111,27 @@ def test_a_misheard_unit_after_a_size_number_is_that_size(text: str) -> None:
 def test_a_number_before_a_known_word_stays_a_quantity() -> None:
     u = understand("20 large cocoas", SIZED, "en")
     assert [(line.quantity, {o.group: o.value for o in line.options}) for line in u.lines] == [(20, {"cup": "large"})]
+
+
+SHAPES = Menu.model_validate(yaml.safe_load("""
+id: shapes
+language: en
+currency: USD
+option_groups:
+  - id: shape
+    names: {en: [shape]}
+    required: true
+    values:
+      - {id: star, names: {en: [star, star pretzel]}}
+      - {id: knot, names: {en: [knot, knot pretzel]}}
+items:
+  - {id: pretzel, names: {en: [pretzel]}, category: bakery, price: 300, option_groups: [shape]}
+  - {id: pretzel_box, names: {en: [pretzel box]}, category: bakery, price: 1500, option_groups: [shape]}
+"""))
+
+
+@pytest.mark.parametrize(("text", "quantity"), [("a star pretzel", 1), ("two knot pretzels", 2)])
+def test_an_option_whose_name_holds_an_item_name_orders_that_item(text: str, quantity: int) -> None:
+    """Several items take the shape; the one the option's name contains is meant."""
+    u = understand(text, SHAPES, "en")
+    assert [(line.item_id, line.quantity) for line in u.lines] == [("pretzel", quantity)]

@@ -10,9 +10,6 @@ from voicegw.nlu.tagger import Span
 from voicegw.nlu.types import LineOption
 
 
-_AMENDING_PARTICLES = frozenset({"은", "는"})
-_NAMING_PARTICLES = frozenset({"은", "는", "을", "를"})
-_AMENDING_WORDS = frozenset({"in", "into", "on"})
 
 
 def split_replaced(
@@ -45,7 +42,7 @@ def _marked_replaced(seg: Segment, ctx: LineContext) -> bool:
 def _topic_then_choice(segments: tuple[Segment, ...], ctx: LineContext) -> bool:
     """Two items, the first the topic (은/는) and the second the choice (로/으로)."""
     first, second = segments[0], segments[1]
-    return (ctx.tokens[first.item.end - 1].particle in _AMENDING_PARTICLES
+    return (ctx.tokens[first.item.end - 1].particle in ctx.rules.topic_particles
             and ctx.tokens[second.item.end - 1].particle in ctx.rules.attach_back_particles)
 
 
@@ -102,4 +99,5 @@ def refers_to_cart(seg: Segment, ctx: LineContext, make_it: bool) -> bool:
         return False
     name = ctx.tokens[seg.item.end - 1]
     before = ctx.tokens[seg.item.start - 1].text if seg.item.start > 0 else ""
-    return make_it or name.particle in _NAMING_PARTICLES or before in _AMENDING_WORDS
+    named = ctx.rules.topic_particles | ctx.rules.object_particles
+    return make_it or name.particle in named or before in ctx.rules.amending_words

@@ -64,6 +64,16 @@ class LanguageRules:
     distributive_particles: frozenset[str] = frozenset()
     """A particle on a counter that gives its quantity to each item listed before it too
     (크루아상이랑 베이글 두 개씩 -> two of each)."""
+    topic_particles: frozenset[str] = frozenset()
+    """Particles that make a noun the topic (라떼는: the latte, as for it): an item named as one
+    already there, or a portion picked out (하나는)."""
+    object_particles: frozenset[str] = frozenset()
+    """Particles that make a noun the object (아메리카노를 라지로): an item named to be made some way."""
+    subject_particles: frozenset[str] = frozenset()
+    """Particles that make a noun the subject (콜라가): with the topic and object particles they close
+    a noun phrase, so no menu name runs across them."""
+    amending_words: frozenset[str] = frozenset()
+    """Words before an item that name it as one already there (honey in the tea, cheese on the burger)."""
     question_openers: frozenset[str] = frozenset()
     """First words that make an utterance a question without a question mark (is delivery available)."""
     subject_verbs: frozenset[str] = frozenset()
@@ -80,6 +90,10 @@ class LanguageRules:
     """A particle or ending is cut only when this many characters stay."""
     number_words: frozenset[str] = frozenset()
     """The language's number words (둘, 셋, two): short stems that still take particles (둘이요)."""
+
+    @property
+    def closing_particles(self) -> frozenset[str]:
+        return self.topic_particles | self.subject_particles | self.object_particles
 
     @property
     def grammar_words(self) -> frozenset[str]:
@@ -115,6 +129,10 @@ def rules_from(data: RulesData, numbers: NumbersData, language: str) -> Language
         expansions=tuple(data.expansions),
         repair_words=frozenset(data.repair_words),
         distributive_particles=frozenset(data.distributive_particles),
+        topic_particles=frozenset(data.topic_particles),
+        object_particles=frozenset(data.object_particles),
+        subject_particles=frozenset(data.subject_particles),
+        amending_words=frozenset(data.amending_words),
         question_openers=frozenset(data.question_openers),
         subject_verbs=frozenset(data.subject_verbs),
         demonstratives=frozenset(data.demonstratives),

@@ -172,7 +172,7 @@ def read(text: str, compiled: CompiledMenu, language: str) -> Reading:
     rules = rules_for(language)
     normalized = normalize(text, language, compiled.keep)
     terms = terms_of(normalized.tokens, language, compiled.keep)
-    tagged = tag(normalized.tokens, compiled.index, rules.grammar_words)
+    tagged = tag(normalized.tokens, compiled.index, rules.grammar_words, rules.closing_particles)
     phrases = find_phrases(normalized.tokens, compiled, language)
     spans = _phrases_first(fill_slots(tagged, normalized.tokens, compiled.menu, compiled.index, rules), phrases)
     ctx = LineContext(compiled.menu, normalized.tokens, rules, language)

@@ -63,9 +63,10 @@ def imply_items(spans: list[Span], menu: Menu) -> list[Span]:
 
 
 def _with_implied_item(chunk: list[Span], menu: Menu, taken: set[str]) -> list[Span]:
-    """Only when the option's own name contains the item's name (green tea > tea), or its group is
-    named by the item's name (tea_kind is 'tea': an earl grey, a chamomile are teas), and the item
-    said just before cannot take it ("a large hot tea, english breakfast" is one tea)."""
+    """Only when the option's own name contains the item's name (green tea > tea, everything bagel
+    > bagel), or its group is named by the item's name (tea_kind is 'tea': an earl grey, a
+    chamomile are teas), and the item said just before cannot take it ("a large hot tea, english
+    breakfast" is one tea). Of several items taking the option, the one its name contains."""
     if any(s.kind == "item" for s in chunk):
         return chunk
     for position, span in enumerate(chunk):
@@ -73,9 +74,11 @@ def _with_implied_item(chunk: list[Span], menu: Menu, taken: set[str]) -> list[S
             if target.group in taken:
                 continue
             owners = [item for item in menu.items if target.group in item.option_groups]
-            if len(owners) == 1 and (_names_inside(owners[0], span.alias)
-                                     or _group_named_as(menu, target.group, owners[0])):
-                implied = Span(span.start, span.start, "item", (Target("item", owners[0].id),), span.score)
+            named = [item for item in owners if _names_inside(item, span.alias)]
+            if len(owners) == 1 and _group_named_as(menu, target.group, owners[0]):
+                named = owners
+            if len(named) == 1:
+                implied = Span(span.start, span.start, "item", (Target("item", named[0].id),), span.score)
                 return [*chunk[:position], implied, *chunk[position:]]
     return chunk
 
@@ -110,7 +113,7 @@ def absorb_options(spans: list[Span], tokens: tuple[Token, ...], menu: Menu, rul
             open_, after_number = True, False
         elif span.kind == "number":
             after_number = True
-            open_ = open_ or _names_portion(span, tokens)
+            open_ = open_ or _names_portion(span, tokens, rules)
         elif span.kind == "item":
             tied = open_ and (not after_number or tokens[span.end - 1].particle in rules.attach_back_particles
                               or _given_up(span, tokens, rules))
@@ -137,13 +140,10 @@ def _option_groups(item: Span, after: list[Span], tokens: tuple[Token, ...], men
     return groups
 
 
-_TOPIC_PARTICLES = frozenset({"은", "는"})
-
-
-def _names_portion(number: Span, tokens: tuple[Token, ...]) -> bool:
+def _names_portion(number: Span, tokens: tuple[Token, ...], rules: LanguageRules) -> bool:
     """하나는, 두 잔은: a number marked as the topic picks out some of the item before it."""
     ends = (tokens[number.end - 1], tokens[number.end] if number.end < len(tokens) else None)
-    return any(t is not None and t.particle in _TOPIC_PARTICLES for t in ends)
+    return any(t is not None and t.particle in rules.topic_particles for t in ends)
 
 
 def _given_up(span: Span, tokens: tuple[Token, ...], rules: LanguageRules) -> bool:

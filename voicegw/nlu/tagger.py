@@ -10,8 +10,6 @@ from voicegw.nlu.normalize import Token
 
 SpanKind = Literal["item", "option", "group", "amount", "number", "counter", "boundary", "word"]
 MAX_WINDOW_WORDS = 4
-PHRASE_ENDING_PARTICLES = frozenset({"은", "는", "이", "가", "을", "를"})
-"""Korean topic, subject and object particles close a noun phrase: no name runs across them."""
 """ASR splits a name into at most this many pieces (아메리카 노, 딸기 스 무디)."""
 
 
@@ -42,12 +40,15 @@ class Span:
         return set()
 
 
-def tag(tokens: tuple[Token, ...], index: AliasIndex, grammar: frozenset[str] = frozenset()) -> list[Span]:
+def tag(tokens: tuple[Token, ...], index: AliasIndex, grammar: frozenset[str] = frozenset(),
+        closing: frozenset[str] = frozenset()) -> list[Span]:
     """Best non-overlapping alias matches; every other token becomes a span of its own kind.
-    ``grammar`` words (with, for, to) are never what makes a longer match win (_explaining_more)."""
+    ``grammar`` words (with, for, to) are never what makes a longer match win (_explaining_more);
+    no name runs across a word ending in a ``closing`` particle (Korean topic, subject and object
+    particles close a noun phrase: 콜라는 제로 is not 콜라 제로)."""
     chosen: list[Span] = []
     taken: set[int] = set()
-    candidates = _explaining_more(_candidates(tokens, index), tokens, grammar)
+    candidates = _explaining_more(_candidates(tokens, index, closing), tokens, grammar)
     for span in sorted(candidates, key=lambda s: (-s.score, s.start - s.end, s.start)):
         if taken.isdisjoint(range(span.start, span.end)):
             chosen.append(span)
@@ -77,15 +78,15 @@ def _explaining_more(candidates: list[Span], tokens: tuple[Token, ...], grammar:
     return [s for s in candidates if s not in inner]
 
 
-def _candidates(tokens: tuple[Token, ...], index: AliasIndex) -> list[Span]:
+def _candidates(tokens: tuple[Token, ...], index: AliasIndex, closing: frozenset[str]) -> list[Span]:
     found: list[Span] = []
     for start in range(len(tokens)):
         for end in range(start + 1, min(start + MAX_WINDOW_WORDS, len(tokens)) + 1):
             window = tokens[start:end]
             if window[-1].kind == "boundary":
                 break
-            if len(window) > 1 and window[-2].particle in PHRASE_ENDING_PARTICLES:
-                break  # 콜라는 제로 is not 콜라 제로
+            if len(window) > 1 and window[-2].particle in closing:
+                break
             # A number inside a name only counts when the alias says it (샷 2 추가, 12oz).
             exact = any(t.kind in ("number", "counter") for t in window)
             match = index.lookup(match_key(t.text for t in window), exact_only=exact)
