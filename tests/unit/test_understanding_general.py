@@ -135,3 +135,29 @@ def test_an_option_whose_name_holds_an_item_name_orders_that_item(text: str, qua
     """Several items take the shape; the one the option's name contains is meant."""
     u = understand(text, SHAPES, "en")
     assert [(line.item_id, line.quantity) for line in u.lines] == [("pretzel", quantity)]
+
+
+@pytest.mark.parametrize(("text", "language", "quantity"), [
+    ("make it two", "en", 2), ("actually just three", "en", 3), ("두 그릇으로 해 주세요", "ko", 2),
+    ("하나만 할게요", "ko", 1), ("세 개로요", "ko", 3),
+])
+def test_a_quantity_alone_that_replaces_the_one_ordered(text: str, language: str, quantity: int) -> None:
+    u = understand(text, MENU, language)
+    assert (u.intent.name.value, u.held_quantity, u.lines) == ("order.change", quantity, ())
+
+
+@pytest.mark.parametrize("text", ["보리차는 한 잔만 할게요", "보리차 두 잔으로 해 주세요"])
+def test_an_item_with_a_setting_quantity_amends_its_line(text: str) -> None:
+    u = understand(text, MENU, "ko")
+    assert u.intent.name.value == "order.add" and u.amends and [line.item_id for line in u.lines] == ["tea"]
+
+
+def test_setting_the_quantity_of_the_line_just_ordered() -> None:
+    from voicegw.dialogue.cart import Cart
+    from voicegw.dialogue.turns import apply_turn
+
+    cart = apply_turn(Cart(), understand("보리차 세 잔이랑 공깃밥 하나", MENU, "ko"), menu=MENU).cart
+    out = apply_turn(cart, understand("두 개로 해 주세요", MENU, "ko"), menu=MENU)
+    assert [(line.item_id, line.quantity) for line in out.cart.lines] == [("tea", 3), ("rice", 2)]
+    out = apply_turn(out.cart, understand("보리차는 한 잔만 할게요", MENU, "ko"), menu=MENU)
+    assert [(line.item_id, line.quantity) for line in out.cart.lines] == [("tea", 1), ("rice", 2)]

@@ -113,6 +113,15 @@ def reduce_newest(cart: Cart, quantity: int) -> tuple[Cart, tuple[OrderLine, ...
     return cart.model_copy(update={"lines": kept}), (newest.model_copy(update={"quantity": take}),)
 
 
+def set_newest(cart: Cart, quantity: int) -> tuple[Cart, tuple[OrderLine, ...]]:
+    """"make it two", "두 개로 해 주세요": the newest line, in ``quantity``."""
+    if not cart.lines:
+        return cart, ()
+    *rest, newest = cart.lines
+    changed = newest.model_copy(update={"quantity": quantity})
+    return cart.model_copy(update={"lines": (*rest, changed)}), (changed,)
+
+
 def with_defaults(line: OrderLine, menu: Menu | None, language: str) -> OrderLine:
     """A line built from what was said only, completed with the item's default options."""
     if menu is None:

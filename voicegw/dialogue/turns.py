@@ -19,6 +19,7 @@ from voicegw.dialogue.cart_ops import (
     change_lines,
     reduce_newest,
     remove_lines,
+    set_newest,
     swap_lines,
     with_defaults,
 )
@@ -165,7 +166,7 @@ def _intent_outcome(cart: Cart, u: Understanding, state: DialogueState, facts: _
         return TurnOutcome(new_cart, Reply(R.text("added", lang, lines=R.format_lines(u.lines, lang, categories)), ordering))
     if name is IntentName.ORDER_ADD and u.options:
         return _options_alone(cart, u, menu, lang, categories)
-    if name is IntentName.ORDER_CHANGE and (u.lines or u.options):
+    if name is IntentName.ORDER_CHANGE and (u.lines or u.options or u.held_quantity):
         return _change(cart, u, menu, lang, categories)
     if name is IntentName.ORDER_REMOVE and not u.lines and u.held_quantity:
         new_cart, done = reduce_newest(cart, u.held_quantity)
@@ -210,6 +211,8 @@ def _change(
             added = add_lines(cart, u.lines)
             text = R.text("added", lang, lines=R.format_lines(u.lines, lang, categories))
             return TurnOutcome(added, Reply(text, R.quick_replies("ordering", lang)), intent=IntentName.ORDER_ADD)
+    elif not u.lines and not u.options and u.held_quantity:
+        new_cart, done = set_newest(cart, u.held_quantity)
     else:
         new_cart, done = change_lines(cart, u.lines, menu, lang) if u.lines else (cart, ())
         if not done:

@@ -91,13 +91,27 @@ def item_names(items: tuple[Item, ...], ctx: LineContext) -> tuple[str, ...]:
     return tuple(display_name(i.names, ctx.language, ctx.menu.language) for i in items)
 
 
+def setting_quantity(spans: tuple[Span, ...] | list[Span], ctx: LineContext) -> bool:
+    """A quantity whose number or counter carries a setting particle (두 개로, 한 잔만)."""
+    return any(s.kind in ("number", "counter") and ctx.tokens[s.end - 1].particle in ctx.rules.setting_particles
+               for s in spans)
+
+
 def refers_to_cart(seg: Segment, ctx: LineContext, make_it: bool) -> bool:
     """The item is named as something already there ("베이글은 데워서 주세요", "아메리카노를 라지로",
     "honey in the tea") or asked to be made some way ("라떼 차가운 걸로 해 주세요"): options for
-    it, no quantity. The dialogue amends the cart's line when it has one, else adds it."""
-    if any(s.kind == "number" for s in seg.spans) or not any(s.kind == "option" for s in seg.spans):
+    it, no quantity; or named with a quantity that replaces the one ordered ("맥주는 한 잔만 할게요",
+    "짜장면 세 개로 해 주세요"). The dialogue amends the cart's line when it has one, else adds it."""
+    if any(s.kind == "number" for s in seg.spans):
+        return setting_quantity(seg.spans, ctx) or (make_it and _named_as_there(seg, ctx))
+    if not any(s.kind == "option" for s in seg.spans):
         return False
+    return make_it or _named_as_there(seg, ctx)
+
+
+def _named_as_there(seg: Segment, ctx: LineContext) -> bool:
+    """The item is the topic or object (라떼는, 라떼를) or follows an amending word (in the tea)."""
     name = ctx.tokens[seg.item.end - 1]
     before = ctx.tokens[seg.item.start - 1].text if seg.item.start > 0 else ""
     named = ctx.rules.topic_particles | ctx.rules.object_particles
-    return make_it or name.particle in named or before in ctx.rules.amending_words
+    return name.particle in named or before in ctx.rules.amending_words

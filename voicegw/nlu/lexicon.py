@@ -72,6 +72,8 @@ class LanguageRules:
     subject_particles: frozenset[str] = frozenset()
     """Particles that make a noun the subject (콜라가): with the topic and object particles they close
     a noun phrase, so no menu name runs across them."""
+    setting_particles: frozenset[str] = frozenset()
+    """Particles on a quantity that set it rather than add it (두 개로, 한 잔만: make it two, just one)."""
     amending_words: frozenset[str] = frozenset()
     """Words before an item that name it as one already there (honey in the tea, cheese on the burger)."""
     question_openers: frozenset[str] = frozenset()
@@ -133,6 +135,7 @@ def rules_from(data: RulesData, numbers: NumbersData, language: str) -> Language
         object_particles=frozenset(data.object_particles),
         subject_particles=frozenset(data.subject_particles),
         amending_words=frozenset(data.amending_words),
+        setting_particles=frozenset(data.setting_particles),
         question_openers=frozenset(data.question_openers),
         subject_verbs=frozenset(data.subject_verbs),
         demonstratives=frozenset(data.demonstratives),

@@ -42,6 +42,7 @@ class RulesData(_Data):
     object_particles: list[str] = []
     subject_particles: list[str] = []
     amending_words: list[str] = []
+    setting_particles: list[str] = []
     boundary_words: list[str] = []
     repair_words: list[str] = []
     attach_back_words: list[str] = []

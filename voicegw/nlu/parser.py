@@ -11,6 +11,7 @@ from voicegw.nlu.changes import (
     bare_options,
     item_names,
     refers_to_cart,
+    setting_quantity,
     split_replaced,
 )
 from voicegw.nlu.compiled import CompiledMenu, compile_menu
@@ -89,6 +90,16 @@ class Reading:
         """The one quantity said in an utterance that names no item."""
         numbers = [s.value for s in self.spans if s.kind == "number" and s.value]
         return numbers[0] if len(numbers) == 1 else None
+
+    @property
+    def sets_quantity(self) -> bool:
+        """A quantity said to replace the one ordered ("make it two", "두 개로 해 주세요", "한 잔만",
+        or the quantity alone: "actually just two")."""
+        if self.said_quantity is None:
+            return False
+        words = [t for t in self.normalized.tokens if t.kind != "boundary"]
+        return (self.phrases.has("change") or self.normalized.make_it or setting_quantity(self.spans, self.ctx)
+                or all(t.kind in ("number", "counter") for t in words))
 
     @property
     def removes_items(self) -> bool:
@@ -283,6 +294,12 @@ def _too_many(r: Reading) -> Understanding:
     return Understanding(intent=Intent(name=IntentName.ORDER_ADD, confidence=_match_quality(r)), reason="too_many")
 
 
+def _set_quantity(r: Reading) -> Understanding:
+    """"make it two", "두 개로 해 주세요": the line just ordered, in that quantity."""
+    return Understanding(intent=Intent(name=IntentName.ORDER_CHANGE, confidence=_phrase_confidence(r, "change")),
+                         held_quantity=r.said_quantity)
+
+
 def _remove_quantity(r: Reading) -> Understanding:
     """"한 잔 빼 주세요", "one less": fewer of the line just ordered."""
     confidence = _phrase_confidence(r, "remove" if r.phrases.has("remove") else "cancel")
@@ -357,6 +374,7 @@ ACTING: Decisions = (
     (lambda r: r.phrases.has("status") and not r.segments, _phrase_intent(IntentName.ORDER_STATUS, "status")),
     (lambda r: (r.phrases.has("change") and (bool(r.segments) or bool(r.options)) or r.swaps_items)
      and not r.doubtful_change, _change),
+    (lambda r: not r.segments and not r.options and r.sets_quantity and not r.removes_items, _set_quantity),
     (lambda r: bool(r.segments) and r.removes_items, _remove),
     (lambda r: bool(r.segments), _add),
     (lambda r: r.removes_items and r.said_quantity is not None, _remove_quantity),
