@@ -161,3 +161,55 @@ def test_setting_the_quantity_of_the_line_just_ordered() -> None:
     assert [(line.item_id, line.quantity) for line in out.cart.lines] == [("tea", 3), ("rice", 2)]
     out = apply_turn(out.cart, understand("보리차는 한 잔만 할게요", MENU, "ko"), menu=MENU)
     assert [(line.item_id, line.quantity) for line in out.cart.lines] == [("tea", 1), ("rice", 2)]
+
+
+COMBO = Menu.model_validate(yaml.safe_load("""
+id: combo
+language: en
+currency: USD
+option_groups:
+  - id: bread
+    names: {en: [bread]}
+    required: true
+    values:
+      - {id: rye, names: {en: [rye]}}
+      - {id: onion, names: {en: [onion roll, onion]}}
+  - id: onions
+    names: {en: [onions, onion]}
+    amounts: true
+    values:
+      - {id: onions, names: {en: [onions, onion]}}
+    default: onions
+  - id: pickles
+    names: {en: [pickles]}
+    amounts: true
+    values:
+      - {id: pickles, names: {en: [pickles]}}
+    default: pickles
+items:
+  - {id: reuben, names: {en: [reuben]}, category: sandwich, price: 900, option_groups: [bread, onions, pickles]}
+  - {id: peanut_butter_and_jelly, names: {en: [peanut butter and jelly, pb and j]}, category: sandwich, price: 500}
+  - {id: jelly, names: {en: [jelly]}, category: side, price: 100}
+"""))
+
+
+def test_and_inside_a_menu_name_is_part_of_the_name() -> None:
+    u = understand("a peanut butter and jelly and a jelly", COMBO, "en")
+    assert [line.item_id for line in u.lines] == ["peanut_butter_and_jelly", "jelly"]
+
+
+def test_a_word_two_groups_share_goes_to_the_one_still_open_and_an_amount_to_the_one_that_takes_it() -> None:
+    u = understand("a reuben on rye, hold the pickles and extra onions", COMBO, "en")
+    (line,) = u.lines
+    assert {(o.group, o.value, o.amount) for o in line.options} >= {
+        ("bread", "rye", "regular"), ("pickles", "pickles", "none"), ("onions", "onions", "extra")}
+
+
+def test_the_option_given_up_is_not_chosen() -> None:
+    u = understand("can you do rye instead of the onion roll", COMBO, "en")
+    assert [(o.group, o.value) for o in u.options] == [("bread", "rye")]
+
+
+def test_an_amended_line_is_not_asked_for_its_required_options_again() -> None:
+    u = understand("no pickles on the reuben", COMBO, "en")
+    assert u.amends and u.reason is None

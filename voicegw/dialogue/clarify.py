@@ -113,8 +113,8 @@ def _choose(pending: Pending, u: Understanding, menu: Menu, language: str) -> tu
         if _display(menu.item(line.item_id), menu, language) in pending.choices:
             quantity = line.quantity if explicit_quantity(line) else pending.quantity
             return (*pending.lines, line.model_copy(update={"quantity": quantity}))
-    words = [w for w in u.normalized_text.lower().split() if len(w) >= 2]
-    named = [c for c in pending.choices if any(w in c.lower() for w in words)]
+    words = {w for w in u.normalized_text.lower().split() if len(w) >= 2}
+    named = [c for c in pending.choices if words & set(c.lower().split())]
     if len(named) != 1:
         return None
     item = next(i for i in menu.items if _display(i, menu, language) == named[0])

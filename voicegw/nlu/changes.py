@@ -3,7 +3,7 @@ without an item, which item names are ambiguous, which required options are miss
 
 from __future__ import annotations
 
-from voicegw.nlu.lines import LineContext
+from voicegw.nlu.lines import LineContext, given_up
 from voicegw.nlu.menu import Item, display_name
 from voicegw.nlu.segments import Segment
 from voicegw.nlu.tagger import Span
@@ -56,6 +56,8 @@ def bare_options(spans: tuple[Span, ...], segments: tuple[Segment, ...], ctx: Li
     loose = [s for s in spans if id(s) not in owned]
     found: dict[str, LineOption] = {}
     for position, span in enumerate(loose):
+        if given_up(span, ctx):
+            continue  # "oat milk instead of the juice" chooses oat milk
         if span.kind == "option":
             amount = _amount_near(loose, position)
             options = [LineOption(group=t.group, value=t.id, amount=amount if amount and ctx.menu.group(t.group).amounts

@@ -8,7 +8,7 @@ from threading import Lock
 
 from voicegw.nlu.builtin_faq import builtin_entries, builtin_topics
 from voicegw.nlu.faq_terms import terms_of
-from voicegw.nlu.lexicon import AMOUNT_WORDS
+from voicegw.nlu.lexicon import AMOUNT_WORDS, rules_for
 from voicegw.nlu.matcher import AliasIndex, Target, match_key, singular, to_jamo
 from voicegw.nlu.menu import FaqEntry, Menu
 from voicegw.nlu.normalize import clean, normalize
@@ -80,11 +80,16 @@ def phrase_key(text: str, language: str, keep: frozenset[str]) -> str:
 
 
 def _menu_words(menu: Menu) -> frozenset[str]:
+    """Every word of every name, and the joined runs of names that hold a line-boundary word
+    ("black and white", "egg and cheese": normalize keeps them one word, not two lines)."""
     names = [alias for item in menu.items for aliases in item.names.values() for alias in aliases]
     for group in menu.option_groups:
         names += [a for aliases in group.names.values() for a in aliases]
         names += [a for value in group.values for aliases in value.names.values() for a in aliases]
-    return frozenset(word for name in names for word in clean(name).split())
+    boundaries = frozenset().union(*(rules_for(lang).boundary_words for lang in LANGUAGES))
+    runs = {" ".join(words[i - 1:i + 2]) for name in names if len(words := clean(name).split()) > 2
+            for i in range(1, len(words) - 1) if words[i] in boundaries}
+    return frozenset(word for name in names for word in clean(name).split()) | runs
 
 
 def _alias_entries(menu: Menu) -> list[tuple[str, str, Target]]:

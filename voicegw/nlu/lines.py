@@ -63,9 +63,9 @@ def said_options(seg: Segment, item: Item, ctx: LineContext) -> dict[str, LineOp
     chosen: dict[str, LineOption] = {}
     amounts = assign_amounts(seg, ctx)
     for span in seg.spans:
-        if span.kind not in ("option", "group") or _replaced(span, ctx):
+        if span.kind not in ("option", "group") or given_up(span, ctx):
             continue
-        picked = _pick_value(span, item, ctx.menu)
+        picked = _pick_value(span, item, ctx.menu, taken=set(chosen), amount=span.start in amounts)
         if picked is None:
             continue
         group_id, value_id = picked
@@ -87,10 +87,15 @@ def line_name(item: Item, said: dict[str, LineOption], ctx: LineContext) -> str:
     return " ".join(words)
 
 
-def _pick_value(span: Span, item: Item, menu: Menu) -> tuple[str, str] | None:
-    for target in span.targets:
-        if target.kind == "option" and target.group in item.option_groups:
-            return target.group, target.id
+def _pick_value(span: Span, item: Item, menu: Menu, taken: set[str] = frozenset(),  # type: ignore[assignment]
+                amount: bool = False) -> tuple[str, str] | None:
+    """The group and value a span names for ``item``. A name several of its groups share ("onion":
+    a kind of bagel and the onions on it) goes to a group not chosen yet in the line, and with an
+    amount word ("extra onions") to a group that takes amounts."""
+    fitting = [t for t in span.targets if t.kind == "option" and t.group in item.option_groups]
+    fitting.sort(key=lambda t: (t.group in taken, amount and not menu.group(t.group).amounts))
+    if fitting:
+        return fitting[0].group, fitting[0].id
     for target in span.targets_of("group"):
         if target.id in item.option_groups:
             if (default := menu.default_value(item, target.id)) is not None:
@@ -117,7 +122,8 @@ def _distance(amount: Span, option: Span, amount_after: bool) -> tuple[int, int]
     return gap, 0 if after == amount_after else 1
 
 
-def _replaced(span: Span, ctx: LineContext) -> bool:
+def given_up(span: Span, ctx: LineContext) -> bool:
+    """The option is named as the one given up (콜라 대신, instead of the juice)."""
     after = ctx.tokens[span.end].text if span.end < len(ctx.tokens) else ""
     before = ctx.tokens[span.start - 1].text if span.start > 0 else ""
     return after in ctx.rules.replaced_after or before in ctx.rules.replaced_before

@@ -73,7 +73,7 @@ def clean(text: str) -> str:
 def normalize(text: str, language: str, keep: frozenset[str] = frozenset()) -> Normalized:
     """Normalise ``text`` in ``language``; words in ``keep`` (menu words) are never cut."""
     rules = rules_for(language)
-    cleaned = _respell(clean(text), rules)
+    cleaned = _join_names(_respell(clean(text), rules), keep)
     make_it = any(f" {phrase} " in f" {cleaned} " for phrase in rules.make_it_phrases)
     without_polite, request_words = _remove_polite(cleaned, rules)
     request = request_words > 0
@@ -84,6 +84,7 @@ def normalize(text: str, language: str, keep: frozenset[str] = frozenset()) -> N
     request = request or any(polite for *_, polite in stripped)
     words = [(surface, stem, particle) for surface, stem, particle, _ in stripped]
     tokens = _tidy_boundaries(_distribute(_take_back(_merge_units(_classify(words, rules), rules), rules), rules))
+    tokens = [replace(t, surface=t.surface.replace(JOINER, " ")) if JOINER in t.surface else t for t in tokens]
     shown = " ".join("," if t.kind == "boundary" else t.text for t in tokens)
     opens_question = cleaned.split(" ", 1)[0] in rules.question_openers
     question = "?" in text or opens_question
@@ -105,6 +106,20 @@ def _remove_polite(text: str, rules: LanguageRules) -> tuple[str, int]:
             padded = padded[: found.start()] + " " + padded[found.end():]
             removed += len(found.group().split())
     return padded.strip(), removed
+
+
+JOINER = "_"
+"""Joins the words of a menu name that holds a boundary word (black_and_white): clean() removes it
+from what was said, so only _join_names writes it."""
+
+
+def _join_names(text: str, keep: frozenset[str]) -> str:
+    """Runs of menu names that hold a line-boundary word (``keep`` entries with spaces: "black and
+    white", "chips and salsa") become one word, so "and" inside a name does not start a new line."""
+    for run in (entry for entry in keep if " " in entry):
+        if run in text:
+            text = re.sub(rf"(?<!\S){re.escape(run)}(?!\S)", run.replace(" ", JOINER), text)
+    return text
 
 
 def _respell(text: str, rules: LanguageRules) -> str:

@@ -123,8 +123,9 @@ class Reading:
     def doubtful(self) -> bool:
         """Item lines that are more likely talk than an order (evidence.py), or asked about ("is the
         muffin nut free?" names a muffin without ordering one)."""
+        asked_for = self.normalized.request or self.form == "command"  # can you do hot salsa on those nachos
         return (self.coverage < MIN_ORDER_COVERAGE or not supported(self.segments, self.normalized, self.ctx.menu)
-                or ((self.normalized.opens_question or self.describes_an_item) and not self.normalized.request))
+                or ((self.normalized.opens_question or self.describes_an_item) and not asked_for))
 
     @property
     def describes_an_item(self) -> bool:
@@ -132,6 +133,8 @@ class Reading:
         muffin not free"): said about it, not ordering it. Whisper's readings of "is the muffin
         nut free" in noise; the caller lets a request phrase make it an order again."""
         tokens, rules = self.normalized.tokens, self.ctx.rules
+        if any(map(self.phrases.has, ("change", "remove", "cancel"))):
+            return False  # "make those tacos corn", "take that muffin off": the cart's item, pointed at
         return any(
             s.kind == "item"
             and ((s.end < len(tokens) and tokens[s.end].text in rules.subject_verbs)
@@ -256,7 +259,7 @@ def _add(r: Reading) -> Understanding:
         seg, choices = unclear
         return Understanding(intent=intent, lines=tuple(lines), reason="ambiguous_item",
                              candidates=item_names(choices, r.ctx), held_quantity=quantity(seg, r.ctx))
-    for line in lines:
+    for line in () if amends else lines:  # a line amended in the cart has its required options
         named = (o.group for o in line.options)
         if (group := r.ctx.menu.missing_required(r.ctx.menu.item(line.item_id), named)) is not None:
             return Understanding(intent=intent, lines=tuple(lines), reason="missing_option",
