@@ -213,3 +213,34 @@ def test_the_option_given_up_is_not_chosen() -> None:
 def test_an_amended_line_is_not_asked_for_its_required_options_again() -> None:
     u = understand("no pickles on the reuben", COMBO, "en")
     assert u.amends and u.reason is None
+
+
+@pytest.mark.parametrize(("text", "quantity"), [("공깃밥 하나여", 1), ("보리차 두잔이여", 2)])
+def test_texting_spellings_of_endings(text: str, quantity: int) -> None:
+    u = understand(text, MENU, "ko")
+    assert u.intent.name.value == "order.add" and [line.quantity for line in u.lines] == [quantity]
+
+
+def test_a_bare_number_form_that_only_goes_before_a_counter_is_no_quantity() -> None:
+    """두 is two only before a counter (두 잔); 보리차두 is 보리차도 typed fast."""
+    u = understand("보리차두 한 잔이요", MENU, "ko")
+    assert [line.quantity for line in u.lines] == [1]
+
+
+def test_a_group_name_holding_an_item_name_orders_that_item() -> None:
+    u = understand("국수 국물 매운 국물로 하나요", MENU, "ko")
+    assert [(line.item_id, {o.group: o.value for o in line.options}["broth"]) for line in u.lines] == [("noodles", "spicy")]
+
+
+def test_a_decimal_point_is_not_a_pause() -> None:
+    u = understand("보리차 1.5리터 하나요", MENU, "ko")
+    assert [line.quantity for line in u.lines] == [1]
+
+
+def test_an_add_on_group_named_alone_chooses_its_one_value() -> None:
+    menu = MENU.model_copy(update={"option_groups": [*MENU.option_groups, MENU.option_groups[0].model_copy(update={
+        "id": "egg", "names": {"ko": ["계란 추가"]}, "in_name": False, "default": None,
+        "values": [MENU.option_groups[0].values[0].model_copy(update={"id": "egg", "names": {"ko": ["계란"]}, "price": 500})]})],
+        "items": [MENU.items[0].model_copy(update={"option_groups": ["size", "broth", "scallion", "egg"]}), *MENU.items[1:]]})
+    u = understand("국수 매운 국물로 계란 추가해서 하나요", menu, "ko")
+    assert {o.group: o.value for o in u.lines[0].options}.get("egg") == "egg"

@@ -70,7 +70,7 @@ def said_options(seg: Segment, item: Item, ctx: LineContext) -> dict[str, LineOp
             continue
         group_id, value_id = picked
         amount = amounts.get(span.start, "regular") if ctx.menu.group(group_id).amounts else "regular"
-        if span.kind == "group" and amount == "regular":
+        if span.kind == "group" and amount == "regular" and ctx.menu.default_value(item, group_id) is not None:
             continue  # a bare group word (시럽) chooses nothing
         chosen[group_id] = LineOption(group=group_id, value=value_id, amount=amount)
     return chosen
@@ -98,8 +98,11 @@ def _pick_value(span: Span, item: Item, menu: Menu, taken: set[str] = frozenset(
         return fitting[0].group, fitting[0].id
     for target in span.targets_of("group"):
         if target.id in item.option_groups:
+            group = menu.group(target.id)
             if (default := menu.default_value(item, target.id)) is not None:
                 return target.id, default
+            if len(group.values) == 1:  # an add-on named (계란 추가): its one value
+                return target.id, group.values[0].id
     return None
 
 

@@ -15,7 +15,8 @@ from voicegw.nlu.numerals import parse_number, split_counter
 
 TokenKind = Literal["word", "number", "counter", "boundary"]
 
-_SEPARATORS = re.compile(r"[,;.!?~…·]+")
+_SEPARATORS = re.compile(r"(?:[,;!?~…·]|\.(?!\d))+")
+"""Pauses and sentence ends; a dot before a digit is a decimal point (1.25리터)."""
 _PUNCTUATION = re.compile(r"[\"“”()\[\]{}<>/\\|:*#@^_=+`%$&\-–—]+")
 _APOSTROPHES = re.compile(r"['’‘`]")
 _SPACES = re.compile(r"\s+")
@@ -83,7 +84,7 @@ def normalize(text: str, language: str, keep: frozenset[str] = frozenset()) -> N
                 for piece in _pieces(word, rules, keep, before_quantity=_is_quantity(stems[i + 1:i + 3], rules))]
     request = request or any(polite for *_, polite in stripped)
     words = [(surface, stem, particle) for surface, stem, particle, _ in stripped]
-    tokens = _tidy_boundaries(_distribute(_take_back(_merge_units(_classify(words, rules), rules), rules), rules))
+    tokens = _tidy_boundaries(_distribute(_take_back(_merge_units(_classify(words, rules, keep), rules), rules), rules))
     tokens = [replace(t, surface=t.surface.replace(JOINER, " ")) if JOINER in t.surface else t for t in tokens]
     shown = " ".join("," if t.kind == "boundary" else t.text for t in tokens)
     opens_question = cleaned.split(" ", 1)[0] in rules.question_openers
@@ -226,7 +227,7 @@ def _cut(word: str, suffixes: tuple[str, ...], min_stem: int, keep: frozenset[st
     return word, ""
 
 
-def _classify(words: list[tuple[str, str, str]], rules: LanguageRules) -> list[Token]:
+def _classify(words: list[tuple[str, str, str]], rules: LanguageRules, keep: frozenset[str]) -> list[Token]:
     tokens: list[Token] = []
     dropped = False
     for index, (surface, stem, particle) in enumerate(words):
@@ -234,7 +235,7 @@ def _classify(words: list[tuple[str, str, str]], rules: LanguageRules) -> list[T
             tokens.append(Token(",", surface, "boundary"))
             dropped = False
             continue
-        if stem in rules.fillers or stem in rules.stopwords:
+        if (stem in rules.fillers and stem not in keep) or stem in rules.stopwords:  # 그냥 우유 may be a name
             dropped = dropped or stem in rules.stopwords
             continue
         next_stem = words[index + 1][1] if index + 1 < len(words) else ""

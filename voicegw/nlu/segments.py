@@ -63,19 +63,22 @@ def imply_items(spans: list[Span], menu: Menu) -> list[Span]:
 
 
 def _with_implied_item(chunk: list[Span], menu: Menu, taken: set[str]) -> list[Span]:
-    """Only when the option's own name contains the item's name (green tea > tea, everything bagel
-    > bagel), or its group is named by the item's name (tea_kind is 'tea': an earl grey, a
+    """Only when the option's (or group's) own name contains the item's name (green tea > tea,
+    everything bagel > bagel, 순대 내장 > 순대), or its group is named by the item's name (tea_kind is 'tea': an earl grey, a
     chamomile are teas), and the item said just before cannot take it ("a large hot tea, english
     breakfast" is one tea). Of several items taking the option, the one its name contains."""
     if any(s.kind == "item" for s in chunk):
         return chunk
     for position, span in enumerate(chunk):
-        for target in span.targets_of("option"):
-            if target.group in taken:
+        for target in span.targets:
+            if target.kind not in ("option", "group"):
                 continue
-            owners = [item for item in menu.items if target.group in item.option_groups]
+            group = target.group if target.kind == "option" else target.id
+            if group in taken:
+                continue
+            owners = [item for item in menu.items if group in item.option_groups]
             named = [item for item in owners if _names_inside(item, span.alias)]
-            if len(owners) == 1 and _group_named_as(menu, target.group, owners[0]):
+            if target.kind == "option" and len(owners) == 1 and _group_named_as(menu, group, owners[0]):
                 named = owners
             if len(named) == 1:
                 implied = Span(span.start, span.start, "item", (Target("item", named[0].id),), span.score)
