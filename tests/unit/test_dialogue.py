@@ -6,7 +6,7 @@ import pytest
 
 from voicegw.dialogue import replies as R
 from voicegw.dialogue.cart import Cart
-from voicegw.dialogue.cart_ops import says_quantity
+from voicegw.dialogue.cart_ops import explicit_quantity
 from voicegw.dialogue.turns import apply_turn, order_placed
 from voicegw.nlu.types import Intent, IntentName, LineOption, OrderLine, Understanding
 
@@ -14,8 +14,10 @@ ICE = LineOption(group="temperature", value="ice")
 HOT = LineOption(group="temperature", value="hot")
 
 
-def line(item: str = "americano", name: str = "아이스 아메리카노", qty: int = 1, options=(ICE,), price: int = 4500, origin: str = "") -> OrderLine:
-    return OrderLine(item_id=item, name=name, quantity=qty, options=tuple(options), unit_price=price, origin=origin)
+def line(item: str = "americano", name: str = "아이스 아메리카노", qty: int = 1, options=(ICE,), price: int = 4500,
+         origin: str = "", said: bool | None = None) -> OrderLine:
+    return OrderLine(item_id=item, name=name, quantity=qty, options=tuple(options), unit_price=price, origin=origin,
+                     quantity_said=said)
 
 
 def turn(intent: IntentName, *lines: OrderLine, reason: str | None = None, candidates: tuple[str, ...] = ()) -> Understanding:
@@ -43,10 +45,10 @@ def test_add_in_english_pluralises_and_uses_counters_from_categories() -> None:
 
 def test_remove_whole_line_unless_a_quantity_was_said() -> None:
     cart = Cart(lines=(line(qty=3), line(item="cake", name="치즈케이크", options=(), price=6000)))
-    out = apply_turn(cart, turn(IntentName.ORDER_REMOVE, line(qty=1, options=(), origin="아메리카노 빼줘")))
+    out = apply_turn(cart, turn(IntentName.ORDER_REMOVE, line(qty=1, options=(), origin="아메리카노 빼줘", said=False)))
     assert [l.item_id for l in out.cart.lines] == ["cake"]
     assert out.reply.text.startswith("아이스 아메리카노 3잔 뺐어요. 지금 치즈케이크 1잔 담겨 있어요. 합계 6,000원")
-    out = apply_turn(cart, turn(IntentName.ORDER_REMOVE, line(qty=1, options=(), origin="아메리카노 한 잔 빼줘")))
+    out = apply_turn(cart, turn(IntentName.ORDER_REMOVE, line(qty=1, options=(), origin="아메리카노 한 잔 빼줘", said=True)))
     assert [(l.item_id, l.quantity) for l in out.cart.lines] == [("americano", 2), ("cake", 1)]
     out = apply_turn(cart, turn(IntentName.ORDER_REMOVE, line(qty=5, options=(), origin="아메리카노 5잔 빼줘")))
     assert [l.item_id for l in out.cart.lines] == ["cake"]
@@ -137,5 +139,7 @@ def test_formatters() -> None:
     assert R.format_money(123456, "USD", "ko") == "$1,234.56"
     assert [R.topic_particle(w) for w in ("아메리카노", "빵", "A-0002", "latte")] == ["는", "은", "는", "은(는)"]
     assert [R.direction_particle(w) for w in ("1잔", "1개", "물")] == ["으로", "로", "로"]
-    assert says_quantity("아메리카노 두 잔") and says_quantity("2 lattes") and says_quantity("two lattes")
-    assert not says_quantity("아메리카노 빼줘") and not says_quantity("한라봉 에이드")
+    # understanding says whether the quantity was said; a line built elsewhere can only have said one above 1
+    said = line().model_copy(update={"quantity_said": True})
+    assert explicit_quantity(said) and not explicit_quantity(line().model_copy(update={"quantity_said": False}))
+    assert explicit_quantity(line(qty=2)) and not explicit_quantity(line(qty=1))

@@ -244,3 +244,28 @@ def test_an_add_on_group_named_alone_chooses_its_one_value() -> None:
         "items": [MENU.items[0].model_copy(update={"option_groups": ["size", "broth", "scallion", "egg"]}), *MENU.items[1:]]})
     u = understand("국수 매운 국물로 계란 추가해서 하나요", menu, "ko")
     assert {o.group: o.value for o in u.lines[0].options}.get("egg") == "egg"
+
+
+def _cart(*turns: str, language: str = "ko"):
+    from voicegw.dialogue.cart import Cart
+    from voicegw.dialogue.turns import apply_turn
+
+    cart, state = Cart(), None
+    for text in turns:
+        out = apply_turn(cart, understand(text, MENU, language), menu=MENU, state=state, language=language)
+        cart, state = out.cart, out.state
+    return [(line.item_id, line.quantity, {o.group: o.value for o in line.options}) for line in cart.lines]
+
+
+def test_an_item_named_as_what_a_line_becomes_swaps_the_line_of_its_kind() -> None:
+    assert _cart("공깃밥 두 개요", "보리차 한 잔", "만두로 바꿔 주세요") == [
+        ("dumplings", 2, {"filling": "pork"}), ("tea", 1, {})]
+
+
+def test_a_swap_keeps_the_choices_the_new_item_takes_and_can_take_part_of_a_line() -> None:
+    assert _cart("국수 곱빼기 매운 국물로 세 그릇", "국수 한 그릇은 만두로 바꿔 주세요") == [
+        ("noodles", 2, {"size": "large", "broth": "spicy", "scallion": "scallion"}), ("dumplings", 1, {"filling": "pork"})]
+
+
+def test_a_removal_with_a_counter_the_language_knows_takes_that_many() -> None:
+    assert _cart("만두 두 접시요", "만두 한 접시는 빼 주세요") == [("dumplings", 1, {"filling": "pork"})]

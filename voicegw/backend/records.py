@@ -79,7 +79,7 @@ class StoredOrder:
             "store": self.store,
             "session": self.session,
             "channel": self.channel,
-            "lines": [line.model_dump(mode="json", exclude={"origin"}) for line in self.lines],
+            "lines": [line.model_dump(mode="json", exclude={"origin", "quantity_said"}) for line in self.lines],
             "total": self.total,
             "currency": self.currency,
             "status": self.status,

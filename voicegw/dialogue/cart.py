@@ -22,7 +22,7 @@ class Cart(BaseModel):
     def to_public(self) -> dict:
         """The turn result's ``cart`` object."""
         return {
-            "lines": [line.model_dump(exclude={"origin"}) for line in self.lines],
+            "lines": [line.model_dump(exclude={"origin", "quantity_said"}) for line in self.lines],
             "total": self.total,
             "currency": self.currency,
         }

@@ -2,30 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
 from voicegw.dialogue.cart import Cart
 from voicegw.nlu.menu import Menu, display_name
 from voicegw.nlu.types import LineOption, OrderLine
 
-#: An utterance names a quantity ("한 잔", "2개", "two"): then remove/change use it, otherwise
-#: "아메리카노 빼줘" means the whole line, not one cup.
-_QUANTITY = re.compile(
-    r"\d|(?:한|하나|두|둘|세|셋|석|네|넷|다섯|여섯|일곱|여덟|아홉|열)\s*(?:잔|개|컵|병|조각|판|인분|세트)"
-    r"|(?:^|\s)(?:하나|둘|셋|넷)"
-    r"|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|a couple)\b",
-    re.IGNORECASE,
-)
-
-
-def says_quantity(origin: str) -> bool:
-    return bool(_QUANTITY.search(origin))
-
-
 def explicit_quantity(line: OrderLine) -> bool:
-    # Without the words (a line built by hand) only a quantity above 1 can have been said.
-    return says_quantity(line.origin) if line.origin else line.quantity > 1
+    """The customer said how many of this line ("아메리카노 빼줘" means the whole line, "한 잔 빼줘"
+    one cup). A line that does not say (built elsewhere) can only have had a quantity above 1 said."""
+    return line.quantity_said if line.quantity_said is not None else line.quantity > 1
 
 
 def _option_key(line: OrderLine) -> frozenset[tuple[str, str, str]]:
@@ -133,20 +119,49 @@ def with_defaults(line: OrderLine, menu: Menu | None, language: str) -> OrderLin
 
 
 def swap_lines(
-    cart: Cart, replaced: tuple[OrderLine, ...], new: tuple[OrderLine, ...]
+    cart: Cart, replaced: tuple[OrderLine, ...], new: tuple[OrderLine, ...], menu: Menu | None, language: str
 ) -> tuple[Cart, tuple[OrderLine, ...]]:
-    """Each replaced line (newest match) becomes the next new line, with the old quantity unless
-    one was said. Returns the new lines placed; empty when nothing replaced was in the cart."""
+    """Each replaced line (newest match) becomes the next new line: the part of it said to be given
+    up (치즈김밥 한 줄은 돈까스김밥으로) or all of it, in the quantity said or the old one. Returns the
+    new lines placed; empty when nothing replaced was in the cart."""
     result = list(cart.lines)
     placed: list[OrderLine] = []
     for old, line in zip(replaced, new):
         for i in range(len(result) - 1, -1, -1):
-            if matches(result[i], old):
-                quantity = line.quantity if explicit_quantity(line) else result[i].quantity
-                result[i] = line.model_copy(update={"quantity": quantity})
-                placed.append(result[i])
-                break
+            current = result[i]
+            if not matches(current, old):
+                continue
+            part = old.quantity if explicit_quantity(old) and old.quantity < current.quantity else current.quantity
+            swapped = becomes(current, line, menu, language)
+            swapped = swapped.model_copy(update={"quantity": line.quantity if explicit_quantity(line) else part})
+            if part < current.quantity:
+                result[i:i + 1] = [current.model_copy(update={"quantity": current.quantity - part}), swapped]
+            else:
+                result[i] = swapped
+            placed.append(swapped)
+            break
     return cart.model_copy(update={"lines": tuple(result)}), tuple(placed)
+
+
+def becomes(current: OrderLine, new: OrderLine, menu: Menu | None, language: str) -> OrderLine:
+    """``new`` in place of ``current``: it keeps the choices of the old line that its item also
+    takes (a medium stays medium) unless it says others, then its own defaults."""
+    if menu is None:
+        return new
+    takes = set(menu.item(new.item_id).option_groups)
+    said = {o.group for o in new.options}
+    kept = tuple(o for o in current.options if o.group in takes and o.group not in said)
+    line = with_defaults(new.model_copy(update={"options": (*kept, *new.options)}), menu, language)
+    return with_options(line, (), menu, language)
+
+
+def same_kind_line(cart: Cart, line: OrderLine, menu: Menu | None) -> OrderLine | None:
+    """The newest cart line of another item in ``line``'s category (콜라 for 제로콜라로 바꿔 주세요)."""
+    if menu is None:
+        return None
+    category = menu.item(line.item_id).category
+    return next((old for old in reversed(cart.lines)
+                 if old.item_id != line.item_id and menu.item(old.item_id).category == category), None)
 
 
 def apply_options(

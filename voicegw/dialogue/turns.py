@@ -19,6 +19,7 @@ from voicegw.dialogue.cart_ops import (
     change_lines,
     reduce_newest,
     remove_lines,
+    same_kind_line,
     set_newest,
     swap_lines,
     with_defaults,
@@ -204,19 +205,22 @@ def _change(
 ) -> TurnOutcome:
     """An item swap, new options or a new quantity for a line in the cart."""
     if u.replaced:
-        new_cart, done = swap_lines(cart, u.replaced, u.lines)
+        new_cart, done = swap_lines(cart, u.replaced, u.lines, menu, lang)
         if not done:  # the one given up is an option of a line (콜라는 사이다로: the set's drink)
             new_cart, done = apply_options(cart, u.options, menu, lang)
         if not done and u.lines:  # "콜라 말고 사이다요" with no cola in the cart: just the new item
-            added = add_lines(cart, u.lines)
-            text = R.text("added", lang, lines=R.format_lines(u.lines, lang, categories))
-            return TurnOutcome(added, Reply(text, R.quick_replies("ordering", lang)), intent=IntentName.ORDER_ADD)
+            lines = tuple(with_defaults(line, menu, lang) for line in u.lines)
+            text = R.text("added", lang, lines=R.format_lines(lines, lang, categories))
+            return TurnOutcome(add_lines(cart, lines), Reply(text, R.quick_replies("ordering", lang)),
+                               intent=IntentName.ORDER_ADD)
     elif not u.lines and not u.options and u.held_quantity:
         new_cart, done = set_newest(cart, u.held_quantity)
     else:
         new_cart, done = change_lines(cart, u.lines, menu, lang) if u.lines else (cart, ())
         if not done:
             new_cart, done = apply_options(cart, u.options, menu, lang)
+        if not done and u.swaps_in and len(u.lines) == 1 and (old := same_kind_line(cart, u.lines[0], menu)):
+            new_cart, done = swap_lines(cart, (old,), u.lines, menu, lang)  # 제로콜라로 바꿔 주세요: the cola becomes it
     if not done:
         said = u.lines[0].name if u.lines else R.text("this_item", lang)
         return _not_in_cart(cart, said, lang, categories)

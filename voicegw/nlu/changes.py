@@ -111,6 +111,13 @@ def refers_to_cart(seg: Segment, ctx: LineContext, make_it: bool) -> bool:
     return make_it or _named_as_there(seg, ctx)
 
 
+def named_as_target(seg: Segment, ctx: LineContext) -> bool:
+    """The item is what something becomes (제로콜라로, to a sprite), not the thing changed."""
+    name = ctx.tokens[seg.item.end - 1]
+    before = ctx.tokens[seg.item.start - 1].text if seg.item.start > 0 else ""
+    return name.particle in ctx.rules.attach_back_particles or before in ctx.rules.target_words
+
+
 def _named_as_there(seg: Segment, ctx: LineContext) -> bool:
     """The item is the topic or object (라떼는, 라떼를) or follows an amending word (in the tea)."""
     name = ctx.tokens[seg.item.end - 1]

@@ -72,6 +72,8 @@ class LanguageRules:
     subject_particles: frozenset[str] = frozenset()
     """Particles that make a noun the subject (콜라가): with the topic and object particles they close
     a noun phrase, so no menu name runs across them."""
+    target_words: frozenset[str] = frozenset()
+    """Words before an item that make it what a line becomes (change it *to* a sprite)."""
     setting_particles: frozenset[str] = frozenset()
     """Particles on a quantity that set it rather than add it (두 개로, 한 잔만: make it two, just one)."""
     amending_words: frozenset[str] = frozenset()
@@ -136,6 +138,7 @@ def rules_from(data: RulesData, numbers: NumbersData, language: str) -> Language
         subject_particles=frozenset(data.subject_particles),
         amending_words=frozenset(data.amending_words),
         setting_particles=frozenset(data.setting_particles),
+        target_words=frozenset(data.target_words),
         question_openers=frozenset(data.question_openers),
         subject_verbs=frozenset(data.subject_verbs),
         demonstratives=frozenset(data.demonstratives),

@@ -46,6 +46,7 @@ def build_line(seg: Segment, item: Item, ctx: LineContext, with_defaults: bool =
         options=ordered,
         unit_price=ctx.menu.unit_price(item, ordered),
         origin=" ".join(t.surface for t in ctx.tokens[seg.start:seg.end] if t.kind != "boundary"),
+        quantity_said=any(span.kind == "number" and span.value for span in seg.spans),
     )
 
 

@@ -43,6 +43,7 @@ class RulesData(_Data):
     subject_particles: list[str] = []
     amending_words: list[str] = []
     setting_particles: list[str] = []
+    target_words: list[str] = []
     boundary_words: list[str] = []
     repair_words: list[str] = []
     attach_back_words: list[str] = []

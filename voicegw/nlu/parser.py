@@ -10,6 +10,7 @@ from voicegw.nlu.changes import (
     ambiguous_items,
     bare_options,
     item_names,
+    named_as_target,
     refers_to_cart,
     setting_quantity,
     split_replaced,
@@ -271,7 +272,7 @@ def _change(r: Reading) -> Understanding:
     """A line in the cart becomes another: options, item or quantity (lines carry only what was
     said; the dialogue merges them into the cart line). No item: the bare options."""
     replaced, new = split_replaced(r.segments, r.ctx)
-    lines = _cart_references(new, r, with_defaults=bool(replaced))
+    lines = _cart_references(new, r, with_defaults=False)
     old = _cart_references(replaced, r, with_defaults=False)
     said = min(1.0, _tagged_share(r) + r.phrases.coverage("change"))
     quality = _match_quality(r) if r.segments else 1.0
@@ -282,8 +283,9 @@ def _change(r: Reading) -> Understanding:
     if replaced and not new:  # "감자튀김 말고 코울슬로로": the choice is said beside the one given up
         as_options += tuple(LineOption(group=t.group, value=t.id) for seg in replaced
                             for span in seg.spans if span.kind == "option" for t in span.targets_of("option"))
+    swaps_in = not replaced and len(new) == 1 and named_as_target(new[0], r.ctx)
     return Understanding(intent=Intent(name=IntentName.ORDER_CHANGE, confidence=confidence), lines=lines,
-                         replaced=old, options=r.options + as_options)
+                         replaced=old, options=r.options + as_options, swaps_in=swaps_in)
 
 
 def _cart_references(segments: tuple[Segment, ...], r: Reading, *, with_defaults: bool) -> tuple[OrderLine, ...]:

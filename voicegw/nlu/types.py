@@ -56,6 +56,9 @@ class OrderLine(Frozen):
     """Item price plus option prices, in the menu currency's minor-free unit (KRW, or cents for USD)."""
     origin: str = ""
     """The words of the utterance this line came from, for the skill protocol's ``origin``."""
+    quantity_said: bool | None = None
+    """The customer said the quantity (두 잔, two): a change or removal then uses it, else it keeps
+    the cart line's or takes the whole line. None when not known (a line built elsewhere)."""
 
 
 class Intent(Frozen):
@@ -112,6 +115,9 @@ class Understanding(Frozen):
     held_quantity: int | None = None
     """A quantity said without its item: for ``ambiguous_item`` the unclear item's, kept until the
     customer chooses; for order.remove with no lines, how many fewer of the newest line."""
+    swaps_in: bool = False
+    """order.change naming one item as what a line becomes (제로콜라로 바꿔 주세요, change it to a
+    sprite): with none of it in the cart, the newest line of its category turns into it."""
     amends: bool = False
     """order.add whose item is named as one already ordered ("베이글은 데워서 주세요", "honey in the
     tea"): the dialogue changes the cart's line of that item instead of adding one, if it has one."""
