@@ -269,3 +269,25 @@ def test_a_swap_keeps_the_choices_the_new_item_takes_and_can_take_part_of_a_line
 
 def test_a_removal_with_a_counter_the_language_knows_takes_that_many() -> None:
     assert _cart("만두 두 접시요", "만두 한 접시는 빼 주세요") == [("dumplings", 1, {"filling": "pork"})]
+
+
+@pytest.mark.parametrize(("text", "language"), [
+    ("주문 바꾸려면 어떻게 해야 돼요?", "ko"), ("how do I place an order?", "en"), ("can I pay by card?", "en"),
+])
+def test_a_question_about_ordering_or_paying_never_places_the_order(text: str, language: str) -> None:
+    from voicegw.dialogue.cart import Cart
+    from voicegw.dialogue.turns import apply_turn
+
+    cart = apply_turn(Cart(), understand("보리차 한 잔", MENU, "ko"), menu=MENU).cart
+    out = apply_turn(cart, understand(text, MENU, language), menu=MENU, language=language)
+    assert not out.submit and out.cart == cart
+
+
+def test_a_price_question_is_answered_from_the_menu_and_offers_the_item() -> None:
+    from voicegw.dialogue.cart import Cart
+    from voicegw.dialogue.turns import apply_turn
+
+    out = apply_turn(Cart(), understand("만두 얼마예요?", MENU, "ko"), menu=MENU)
+    assert out.reply.text == "만두는 5,000원이에요. 만두 1개 담아 드릴까요?" and not out.cart.lines
+    yes = apply_turn(out.cart, understand("네", MENU, "ko"), menu=MENU, state=out.state)
+    assert [line.item_id for line in yes.cart.lines] == ["dumplings"]

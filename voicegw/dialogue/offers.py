@@ -64,9 +64,8 @@ def _offer_text(cart: Cart, offer: Offer, state: DialogueState, act: Act, menu: 
         return None
     if offer.intent is IntentName.ORDER_CANCEL:
         return R.text("offer_cancel", language)
-    if offer.intent is IntentName.ORDER_CONFIRM:
-        return R.text("offer_confirm", language)
-    lines = R.format_lines(offer.lines, language)
+    categories = {item.id: item.category for item in menu.items} if menu is not None else None
+    lines = R.format_lines(offer.lines, language, categories)
     if offer.intent is IntentName.ORDER_REMOVE:
         return R.text("offer_remove", language, lines=lines)
     if offer.intent is IntentName.ORDER_CHANGE:

@@ -170,10 +170,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "ko": "{lines} 빼 드릴까요?",
         "en": "Shall I take off {lines}?",
     },
-    "offer_confirm": {
-        "ko": "지금 주문을 넣어 드릴까요?",
-        "en": "Shall I place your order now?",
-    },
     "offer_declined": {
         "ko": "알겠어요. 더 필요하신 건 없으세요?",
         "en": "All right. Anything else?",

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 ACTIONS = frozenset({IntentName.ORDER_ADD, IntentName.ORDER_REMOVE, IntentName.ORDER_CHANGE,
                      IntentName.ORDER_CANCEL, IntentName.ORDER_CONFIRM})
 """What a turn can do to the cart or the order, and so what a question may only offer."""
+OFFERED = ACTIONS - {IntentName.ORDER_CONFIRM}
 ACTION_PHRASES = ("cancel", "remove", "change", "confirm")
 QUESTION_CONFIDENCE = 0.9
 
@@ -53,8 +54,9 @@ def menu_question(r: Reading) -> Asks | None:
 
 
 def offer_of(acting: Understanding) -> Offer | None:
-    """The action a question names, if it is one the bot would do as asked."""
-    if acting.intent.name not in ACTIONS or acting.reason is not None:
+    """The action a question names, if it is one the bot would do as asked. Placing the order is
+    never offered: "주문 바꾸려면 어떻게 해요?" names the order, not the wish to send it."""
+    if acting.intent.name not in OFFERED or acting.reason is not None:
         return None
     return Offer(intent=acting.intent.name, lines=acting.lines, options=acting.options,
                  replaced=acting.replaced, held_quantity=acting.held_quantity)
@@ -68,10 +70,12 @@ def question(r: Reading, acting: Understanding) -> Understanding | None:
     if asked is not None and not (asked.lines or asked.options):
         kind = asked = None
     offer = offer_of(acting)
+    if kind == "contents" and offer is not None and offer.intent is IntentName.ORDER_ADD:
+        offer = None  # "is there egg in the tteokbokki?" asks about it, it does not want one
     if offer is None and kind == "price" and asked is not None:
         offer = _priced_offer(r, asked)
-    if offer is None and asked is None:
-        return None
+    if offer is None and asked is None and acting.intent.name not in ACTIONS:
+        return None  # a question the words would not act on: answered as they are (status, talk)
     # as sure as the words are explained: "is the muffin hot-free?" is a poorer reading than the FAQ "nut free"
     confidence = round(QUESTION_CONFIDENCE * r.coverage, 3)
     return Understanding(intent=Intent(name=IntentName.FAQ, confidence=confidence), offer=offer, asks=kind, asked=asked)
