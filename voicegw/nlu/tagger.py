@@ -11,6 +11,8 @@ from voicegw.nlu.normalize import Token
 SpanKind = Literal["item", "option", "group", "amount", "number", "counter", "boundary", "word"]
 MAX_WINDOW_WORDS = 4
 SAME_NAME_SCORE = 90.0
+LONGER_NAME_SLACK = 5.0
+"""A longer name matched nearly as well as a shorter one inside it is the name said."""
 """A longer fuzzy match this close that names the same option as a shorter one inside it is that
 option's whole name (떡볶이 국물에 버무려 for 떡볶이 국물에 버무려서), not an item and an option."""
 """ASR splits a name into at most this many pieces (아메리카 노, 딸기 스 무디)."""
@@ -78,6 +80,9 @@ def _explaining_more(candidates: list[Span], tokens: tuple[Token, ...], grammar:
         # "cookie off" is "cookie" and a stray word, not a longer name: the same alias inside it
         if parts and content - covered and not any(p.alias == long.alias for p in parts):
             inner.update(parts)
+        elif parts and long.score >= SAME_NAME_SCORE and long.score >= max(p.score for p in parts) - LONGER_NAME_SLACK \
+                and not any(p.alias == long.alias for p in parts):
+            inner.update(parts)  # "spicey chiken sandwich": one whole name, typed with slips, not its shared tail
         elif parts and long.kind == "option" and long.score >= SAME_NAME_SCORE and any(
                 p.kind == "option" and p.alias != long.alias and set(p.targets) & set(long.targets) for p in parts):
             inner.update(parts)  # 떡볶이 국물에 버무려서: the whole name of the option an inner part names
