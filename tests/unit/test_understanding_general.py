@@ -291,3 +291,51 @@ def test_a_price_question_is_answered_from_the_menu_and_offers_the_item() -> Non
     assert out.reply.text == "만두는 5,000원이에요. 만두 1개 담아 드릴까요?" and not out.cart.lines
     yes = apply_turn(out.cart, understand("네", MENU, "ko"), menu=MENU, state=out.state)
     assert [line.item_id for line in yes.cart.lines] == ["dumplings"]
+
+
+DELI = Menu.model_validate(yaml.safe_load("""
+id: deli
+language: en
+currency: USD
+option_groups:
+  - id: roll_kind
+    names: {en: [kind of roll, which roll]}
+    required: true
+    values:
+      - {id: kaiser, names: {en: [kaiser, kaiser roll]}}
+      - {id: seeded, names: {en: [seeded, seeded roll, sesame seed]}}
+  - id: topping
+    names: {en: [topping]}
+    values:
+      - {id: chive, names: {en: [chive, chives]}}
+  - id: tub_flavor
+    names: {en: [flavor]}
+    required: true
+    values:
+      - {id: chive, names: {en: [chive]}}
+      - {id: plain, names: {en: [plain]}}
+  - id: spread
+    names: {en: [spread]}
+    values:
+      - {id: chive_spread, names: {en: [chive spread, chive cream]}}
+items:
+  - {id: roll, names: {en: [roll]}, category: bread, price: 100, option_groups: [roll_kind, spread]}
+  - {id: club, names: {en: [club sandwich, club]}, category: sandwich, price: 900, option_groups: [roll_kind, topping]}
+  - {id: tub, names: {en: [tub of spread, tub]}, category: spread, price: 700, option_groups: [tub_flavor]}
+"""))
+
+
+def test_an_item_that_names_an_options_group_is_that_option_not_a_second_item() -> None:
+    """The roll in "a club on a kaiser roll" is what the kind of roll is: one sandwich."""
+    u = understand("a club sandwich on a kaiser roll", DELI, "en")
+    assert [(line.item_id, {o.group: o.value for o in line.options}.get("roll_kind")) for line in u.lines] == [("club", "kaiser")]
+
+
+def test_a_name_an_exact_neighbour_explains_is_not_a_longer_guess() -> None:
+    u = understand("a seeded roll and a tub of plain", DELI, "en")
+    assert [line.item_id for line in u.lines] == ["roll", "tub"]
+
+
+def test_an_option_the_item_does_not_take_is_read_again_for_one_it_does() -> None:
+    u = understand("a tub of chive spread", DELI, "en")
+    assert [(line.item_id, {o.group: o.value for o in line.options}) for line in u.lines] == [("tub", {"tub_flavor": "chive"})]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from voicegw.nlu.lexicon import LanguageRules
+from voicegw.nlu.matcher import AliasIndex, match_key
 from voicegw.nlu.menu import Item, Menu, display_name
 from voicegw.nlu.normalize import Token
 from voicegw.nlu.segments import Segment
@@ -21,6 +22,8 @@ class LineContext:
     tokens: tuple[Token, ...]
     rules: LanguageRules
     language: str
+    index: AliasIndex | None = None
+    """The menu's names, to read a span again for the item it describes (_refit)."""
 
 
 def segment_item(seg: Segment, ctx: LineContext) -> Item:
@@ -66,7 +69,7 @@ def said_options(seg: Segment, item: Item, ctx: LineContext) -> dict[str, LineOp
     for span in seg.spans:
         if span.kind not in ("option", "group") or given_up(span, ctx):
             continue
-        picked = _pick_value(span, item, ctx.menu, taken=set(chosen), amount=span.start in amounts)
+        picked = _pick_value(span, item, ctx.menu, taken=set(chosen), amount=span.start in amounts) or _refit(span, item, ctx)
         if picked is None:
             continue
         group_id, value_id = picked
@@ -75,6 +78,21 @@ def said_options(seg: Segment, item: Item, ctx: LineContext) -> dict[str, LineOp
             continue  # a bare group word (시럽) chooses nothing
         chosen[group_id] = LineOption(group=group_id, value=value_id, amount=amount)
     return chosen
+
+
+def _refit(span: Span, item: Item, ctx: LineContext) -> tuple[str, str] | None:
+    """A span naming an option the item does not take, read again for one it does: "a tub of
+    scallion cream cheese" is the tub's scallion flavour, not the bagel spread of that name."""
+    if ctx.index is None or span.kind != "option":
+        return None
+    words = [t.text for t in ctx.tokens[span.start:span.end]]
+    for size in range(len(words) - 1, 0, -1):
+        for start in range(len(words) - size + 1):
+            found = ctx.index.lookup(match_key(words[start:start + size]), exact_only=True)
+            fitting = [t for t in (found.targets if found else ()) if t.kind == "option" and t.group in item.option_groups]
+            if fitting:
+                return fitting[0].group, fitting[0].id
+    return None
 
 
 def line_name(item: Item, said: dict[str, LineOption], ctx: LineContext) -> str:

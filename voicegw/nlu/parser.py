@@ -190,7 +190,7 @@ def read(text: str, compiled: CompiledMenu, language: str) -> Reading:
     tagged = tag(normalized.tokens, compiled.index, rules.grammar_words, rules.closing_particles)
     phrases = find_phrases(normalized.tokens, compiled, language)
     spans = _phrases_first(fill_slots(tagged, normalized.tokens, compiled.menu, compiled.index, rules), phrases)
-    ctx = LineContext(compiled.menu, normalized.tokens, rules, language)
+    ctx = LineContext(compiled.menu, normalized.tokens, rules, language, compiled.index)
     return Reading(
         normalized=normalized,
         spans=tuple(spans),

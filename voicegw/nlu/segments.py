@@ -30,7 +30,7 @@ class Segment:
 
 def segment(spans: list[Span], tokens: tuple[Token, ...], menu: Menu, rules: LanguageRules) -> list[Segment]:
     """Split ``spans`` at items; the words between two items go to one side by language rules."""
-    spans = absorb_options(imply_items(spans, menu), tokens, menu, rules)
+    spans = absorb_options(imply_items(drop_carriers(spans, menu), menu), tokens, menu, rules)
     anchors = [i for i, s in enumerate(spans) if s.kind == "item"]
     if not anchors:
         return []
@@ -43,6 +43,32 @@ def segment(spans: list[Span], tokens: tuple[Token, ...], menu: Menu, rules: Lan
         owner[i] = len(anchors) - 1
     others = [(i, s) for i, s in enumerate(spans) if s.kind != "item"]
     return [Segment(spans[a], tuple(s for i, s in others if owner[i] == n)) for n, a in enumerate(anchors)]
+
+
+def drop_carriers(spans: list[Span], menu: Menu) -> list[Span]:
+    """An item named right after an option of the item being described, when the option's group is
+    named after that item, says what the option is, not a second item: "tuna salad on a whole
+    wheat bagel" (the group is the kind of bagel) is one sandwich."""
+    out: list[Span] = []
+    describing: set[str] = set()
+    for position, span in enumerate(spans):
+        if span.kind == "boundary":
+            describing = set()
+        elif span.kind == "item":
+            item = menu.item(span.targets_of("item")[0].id)
+            before = spans[position - 1] if position > 0 else None
+            groups = before.option_groups & describing if before is not None else set()
+            if any(_group_holds_name(menu, group, item) for group in groups):
+                out.append(replace(span, kind="word", targets=()))
+                continue
+            describing = set(item.option_groups)
+        out.append(span)
+    return out
+
+
+def _group_holds_name(menu: Menu, group_id: str, item: Item) -> bool:
+    group_keys = [match_key(clean(a).split()) for names in menu.group(group_id).names.values() for a in names]
+    return any(_names_inside(item, key) for key in group_keys)
 
 
 def imply_items(spans: list[Span], menu: Menu) -> list[Span]:

@@ -68,13 +68,15 @@ def _explaining_more(candidates: list[Span], tokens: tuple[Token, ...], grammar:
     """A longer match that explains a content word nothing else explains beats the exact shorter
     matches inside it: 'light rose' is one roast, not the amount 'light' and a stray 'rose'; 'kim
     milk' is skim milk, not 'kim' and the bare group word 'milk'. A grammar word does not count:
-    'with lots' is not 'without', 'coffee for' is not 'coffee'."""
+    'with lots' is not 'without', 'coffee for' is not 'coffee'; nor does a word an exact name beside
+    explains ('poppy seed bagel' is poppy seed and a bagel, not a guess at 'sesame bagel')."""
     inner: set[Span] = set()
+    named = {i for s in candidates if s.score >= 100 for i in range(s.start, s.end)}  # words an exact name explains
     for long in candidates:
         if long.end - long.start < 2:
             continue
         parts = [s for s in candidates if long.start <= s.start and s.end <= long.end and s != long]
-        covered = {i for s in parts for i in range(s.start, s.end)}
+        covered = {i for s in parts for i in range(s.start, s.end)} | named
         # English only: Korean windows already fold particles and endings (감자튀김 빼 is not fries).
         content = {i for i in range(long.start, long.end) if tokens[i].text.isascii() and tokens[i].text not in grammar}
         # "cookie off" is "cookie" and a stray word, not a longer name: the same alias inside it
