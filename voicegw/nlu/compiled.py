@@ -80,15 +80,19 @@ def phrase_key(text: str, language: str, keep: frozenset[str]) -> str:
 
 
 def _menu_words(menu: Menu) -> frozenset[str]:
-    """Every word of every name, and the joined runs of names that hold a line-boundary word
-    ("black and white", "egg and cheese": normalize keeps them one word, not two lines)."""
+    """Every word of every name, and the runs of words normalize must join into one: names that
+    hold a line-boundary word ("black and white", "egg and cheese": one name, not two lines) or
+    start with a filler ("그냥 우유": a name, not 우유 said with a filler)."""
     names = [alias for item in menu.items for aliases in item.names.values() for alias in aliases]
     for group in menu.option_groups:
         names += [a for aliases in group.names.values() for a in aliases]
         names += [a for value in group.values for aliases in value.names.values() for a in aliases]
     boundaries = frozenset().union(*(rules_for(lang).boundary_words for lang in LANGUAGES))
+    fillers = frozenset().union(*(rules_for(lang).fillers for lang in LANGUAGES))
     runs = {" ".join(words[i - 1:i + 2]) for name in names if len(words := clean(name).split()) > 2
             for i in range(1, len(words) - 1) if words[i] in boundaries}
+    # a name that starts with a filler (그냥 우유: plain milk) keeps it, joined to the next word
+    runs |= {" ".join(words[:2]) for name in names if len(words := clean(name).split()) > 1 and words[0] in fillers}
     return frozenset(word for name in names for word in clean(name).split()) | runs
 
 

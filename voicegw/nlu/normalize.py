@@ -84,7 +84,7 @@ def normalize(text: str, language: str, keep: frozenset[str] = frozenset()) -> N
                 for piece in _pieces(word, rules, keep, before_quantity=_is_quantity(stems[i + 1:i + 3], rules))]
     request = request or any(polite for *_, polite in stripped)
     words = [(surface, stem, particle) for surface, stem, particle, _ in stripped]
-    tokens = _tidy_boundaries(_distribute(_take_back(_merge_units(_classify(words, rules, keep), rules), rules), rules))
+    tokens = _tidy_boundaries(_distribute(_take_back(_merge_units(_classify(words, rules), rules), rules), rules))
     tokens = [replace(t, surface=t.surface.replace(JOINER, " ")) if JOINER in t.surface else t for t in tokens]
     shown = " ".join("," if t.kind == "boundary" else t.text for t in tokens)
     opens_question = cleaned.split(" ", 1)[0] in rules.question_openers
@@ -115,11 +115,12 @@ from what was said, so only _join_names writes it."""
 
 
 def _join_names(text: str, keep: frozenset[str]) -> str:
-    """Runs of menu names that hold a line-boundary word (``keep`` entries with spaces: "black and
-    white", "chips and salsa") become one word, so "and" inside a name does not start a new line."""
+    """Runs of words of menu names (``keep`` entries with spaces: "black and white", "그냥 우유")
+    become one word, so "and" inside a name does not start a new line and a filler that begins
+    a name is not dropped. The last word may carry a particle or plural (그냥 우유로, black and whites)."""
     for run in (entry for entry in keep if " " in entry):
         if run in text:
-            text = re.sub(rf"(?<!\S){re.escape(run)}(?!\S)", run.replace(" ", JOINER), text)
+            text = re.sub(rf"(?<!\S){re.escape(run)}", run.replace(" ", JOINER), text)
     return text
 
 
@@ -227,7 +228,7 @@ def _cut(word: str, suffixes: tuple[str, ...], min_stem: int, keep: frozenset[st
     return word, ""
 
 
-def _classify(words: list[tuple[str, str, str]], rules: LanguageRules, keep: frozenset[str]) -> list[Token]:
+def _classify(words: list[tuple[str, str, str]], rules: LanguageRules) -> list[Token]:
     tokens: list[Token] = []
     dropped = False
     for index, (surface, stem, particle) in enumerate(words):
@@ -235,7 +236,7 @@ def _classify(words: list[tuple[str, str, str]], rules: LanguageRules, keep: fro
             tokens.append(Token(",", surface, "boundary"))
             dropped = False
             continue
-        if (stem in rules.fillers and stem not in keep) or stem in rules.stopwords:  # 그냥 우유 may be a name
+        if stem in rules.fillers or stem in rules.stopwords:
             dropped = dropped or stem in rules.stopwords
             continue
         next_stem = words[index + 1][1] if index + 1 < len(words) else ""

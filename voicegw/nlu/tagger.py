@@ -48,13 +48,14 @@ class Span:
 def tag(tokens: tuple[Token, ...], index: AliasIndex, grammar: frozenset[str] = frozenset(),
         closing: frozenset[str] = frozenset()) -> list[Span]:
     """Best non-overlapping alias matches; every other token becomes a span of its own kind.
-    ``grammar`` words (with, for, to) are never what makes a longer match win (_explaining_more);
+    ``grammar`` words (with, for, to) are never what makes a longer match win (_longer_names);
     no name runs across a word ending in a ``closing`` particle (Korean topic, subject and object
     particles close a noun phrase: 콜라는 제로 is not 콜라 제로)."""
     chosen: list[Span] = []
     taken: set[int] = set()
-    candidates = _explaining_more(_candidates(tokens, index, closing), tokens, grammar)
-    for span in sorted(candidates, key=lambda s: (-s.score, s.start - s.end, s.start)):
+    candidates = _candidates(tokens, index, closing)
+    longer = _longer_names(candidates, tokens, grammar)
+    for span in sorted(candidates, key=lambda s: (s not in longer, -s.score, s.start - s.end, s.start)):
         if taken.isdisjoint(range(span.start, span.end)):
             chosen.append(span)
             taken.update(range(span.start, span.end))
@@ -64,13 +65,14 @@ def tag(tokens: tuple[Token, ...], index: AliasIndex, grammar: frozenset[str] = 
     return sorted(chosen, key=lambda s: s.start)
 
 
-def _explaining_more(candidates: list[Span], tokens: tuple[Token, ...], grammar: frozenset[str]) -> list[Span]:
+def _longer_names(candidates: list[Span], tokens: tuple[Token, ...], grammar: frozenset[str]) -> set[Span]:
     """A longer match that explains a content word nothing else explains beats the exact shorter
     matches inside it: 'light rose' is one roast, not the amount 'light' and a stray 'rose'; 'kim
     milk' is skim milk, not 'kim' and the bare group word 'milk'. A grammar word does not count:
     'with lots' is not 'without', 'coffee for' is not 'coffee'; nor does a word an exact name beside
-    explains ('poppy seed bagel' is poppy seed and a bagel, not a guess at 'sesame bagel')."""
-    inner: set[Span] = set()
+    explains ('poppy seed bagel' is poppy seed and a bagel, not a guess at 'sesame bagel'). The
+    longer names returned are chosen first; the shorter ones stay for when a longer one is taken."""
+    longer: set[Span] = set()
     named = {i for s in candidates if s.score >= 100 for i in range(s.start, s.end)}  # words an exact name explains
     for long in candidates:
         if long.end - long.start < 2:
@@ -79,16 +81,19 @@ def _explaining_more(candidates: list[Span], tokens: tuple[Token, ...], grammar:
         covered = {i for s in parts for i in range(s.start, s.end)} | named
         # English only: Korean windows already fold particles and endings (감자튀김 빼 is not fries).
         content = {i for i in range(long.start, long.end) if tokens[i].text.isascii() and tokens[i].text not in grammar}
-        # "cookie off" is "cookie" and a stray word, not a longer name: the same alias inside it
-        if parts and content - covered and not any(p.alias == long.alias for p in parts):
-            inner.update(parts)
+        # "cookie off" is "cookie" and a stray word, not a longer name: the same alias, as well matched, inside it
+        junk = any(p.alias == long.alias and p.score >= long.score for p in parts)
+        if parts and long.score >= 100:
+            longer.add(long)  # a whole name said exactly (double bulgogi burger)
+        elif parts and content - covered and not junk:
+            longer.add(long)
         elif parts and long.score >= SAME_NAME_SCORE and long.score >= max(p.score for p in parts) - LONGER_NAME_SLACK \
-                and not any(p.alias == long.alias for p in parts):
-            inner.update(parts)  # "spicey chiken sandwich": one whole name, typed with slips, not its shared tail
+                and not junk:
+            longer.add(long)  # "spicey chiken sandwich": one whole name, typed with slips, not its shared tail
         elif parts and long.kind == "option" and long.score >= SAME_NAME_SCORE and any(
                 p.kind == "option" and p.alias != long.alias and set(p.targets) & set(long.targets) for p in parts):
-            inner.update(parts)  # 떡볶이 국물에 버무려서: the whole name of the option an inner part names
-    return [s for s in candidates if s not in inner]
+            longer.add(long)  # 떡볶이 국물에 버무려서: the whole name of the option an inner part names
+    return longer
 
 
 def _candidates(tokens: tuple[Token, ...], index: AliasIndex, closing: frozenset[str]) -> list[Span]:
