@@ -339,3 +339,35 @@ def test_a_name_an_exact_neighbour_explains_is_not_a_longer_guess() -> None:
 def test_an_option_the_item_does_not_take_is_read_again_for_one_it_does() -> None:
     u = understand("a tub of chive spread", DELI, "en")
     assert [(line.item_id, {o.group: o.value for o in line.options}) for line in u.lines] == [("tub", {"tub_flavor": "chive"})]
+
+
+def test_a_plain_yes_with_the_options_asked_for_is_the_answer_not_a_confirmation() -> None:
+    u = understand("네 매운 국물로 주세요", MENU, "ko")
+    assert u.intent.name.value == "order.add" and [(o.group, o.value) for o in u.options] == [("broth", "spicy")]
+
+
+def test_a_counter_that_also_names_an_option_can_set_the_quantity() -> None:
+    menu = MENU.model_copy(update={"option_groups": [*MENU.option_groups, MENU.option_groups[0].model_copy(update={
+        "id": "pack", "names": {"ko": ["포장"]}, "in_name": False, "default": "bottle", "values": [
+            MENU.option_groups[0].values[0].model_copy(update={"id": "bottle", "names": {"ko": ["병"]}, "price": 0}),
+            MENU.option_groups[0].values[0].model_copy(update={"id": "can", "names": {"ko": ["캔"]}, "price": 0})]})],
+        "items": [*MENU.items[:3], MENU.items[3].model_copy(update={"option_groups": ["pack"]})]})
+    u = understand("보리차는 두 병만 할게요", menu, "ko")
+    assert u.amends and [(line.item_id, line.quantity) for line in u.lines] == [("tea", 2)]
+
+
+def test_an_item_named_as_the_place_an_option_goes_is_amended() -> None:
+    u = understand("국수에 파 많이 넣어 주세요", MENU, "ko")
+    assert u.amends and [line.item_id for line in u.lines] == ["noodles"]
+
+
+def test_a_change_of_an_item_inside_a_line_of_another_item_that_holds_its_name() -> None:
+    menu = MENU.model_copy(update={"items": [*MENU.items, MENU.items[0].model_copy(update={
+        "id": "noodle_set", "names": {"ko": ["국수 만두 세트"]}, "category": "set", "price": 11000})]})
+    from voicegw.dialogue.cart import Cart
+    from voicegw.dialogue.turns import apply_turn
+
+    cart = apply_turn(Cart(), understand("국수 만두 세트 하나 맑은 국물로요", menu, "ko"), menu=menu).cart
+    out = apply_turn(cart, understand("국수는 매운 국물로 해 주세요", menu, "ko"), menu=menu)
+    assert [(line.item_id, {o.group: o.value for o in line.options}["broth"]) for line in out.cart.lines] == [
+        ("noodle_set", "spicy")]

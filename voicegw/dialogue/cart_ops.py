@@ -77,15 +77,16 @@ def change_lines(
 
 def _newest_first(lines: list[OrderLine], target: OrderLine, menu: Menu | None) -> list[int]:
     """Indices of the lines a change of ``target`` may mean, newest first: the same item, else
-    the one line of an item whose name ends in one of the target's ("라떼" in a cart holding a
-    바닐라 라떼 and no 카페라떼)."""
+    the one line of an item whose name holds one of the target's and that takes its options
+    ("라떼" in a cart holding a 바닐라 라떼 and no 카페라떼; "탕수육 소스는" for the 짜장 탕수육 세트)."""
     same = [i for i in range(len(lines) - 1, -1, -1) if lines[i].item_id == target.item_id]
     if same or menu is None:
         return same
-    said = {n.replace(" ", "") for names in menu.item(target.item_id).names.values() for n in names}
+    said = tuple({n.replace(" ", "") for names in menu.item(target.item_id).names.values() for n in names})
     family = [i for i in range(len(lines) - 1, -1, -1)
-              if any(n.replace(" ", "").endswith(tuple(said)) for names in menu.item(lines[i].item_id).names.values()
-                     for n in names)]
+              if accepts(lines[i], target.options, menu)
+              and any(any(s in n.replace(" ", "") for s in said) for names in menu.item(lines[i].item_id).names.values()
+                      for n in names)]
     return family if len(family) == 1 else []
 
 

@@ -94,9 +94,12 @@ def item_names(items: tuple[Item, ...], ctx: LineContext) -> tuple[str, ...]:
 
 
 def setting_quantity(spans: tuple[Span, ...] | list[Span], ctx: LineContext) -> bool:
-    """A quantity whose number or counter carries a setting particle (두 개로, 한 잔만)."""
-    return any(s.kind in ("number", "counter") and ctx.tokens[s.end - 1].particle in ctx.rules.setting_particles
-               for s in spans)
+    """A quantity whose number or counter carries a setting particle (두 개로, 한 잔만, 두 병만:
+    the counter may also name an option, the bottle)."""
+    numbers = [s.end for s in spans if s.kind == "number"]
+    tokens = ctx.tokens
+    ends = [end - 1 for end in numbers] + [end for end in numbers if end < len(tokens) and tokens[end].kind == "counter"]
+    return any(tokens[i].particle in ctx.rules.setting_particles for i in ends)
 
 
 def refers_to_cart(seg: Segment, ctx: LineContext, make_it: bool) -> bool:
@@ -104,6 +107,8 @@ def refers_to_cart(seg: Segment, ctx: LineContext, make_it: bool) -> bool:
     "honey in the tea") or asked to be made some way ("라떼 차가운 걸로 해 주세요"): options for
     it, no quantity; or named with a quantity that replaces the one ordered ("맥주는 한 잔만 할게요",
     "짜장면 세 개로 해 주세요"). The dialogue amends the cart's line when it has one, else adds it."""
+    if ctx.tokens[seg.item.end - 1].particle in ctx.rules.amending_particles and any(s.kind == "option" for s in seg.spans):
+        return True  # 라면에 계란도 하나: a number there counts the egg, not the ramen
     if any(s.kind == "number" for s in seg.spans):
         return setting_quantity(seg.spans, ctx) or (make_it and _named_as_there(seg, ctx))
     if not any(s.kind == "option" for s in seg.spans):
@@ -119,8 +124,11 @@ def named_as_target(seg: Segment, ctx: LineContext) -> bool:
 
 
 def _named_as_there(seg: Segment, ctx: LineContext) -> bool:
-    """The item is the topic or object (라떼는, 라떼를) or follows an amending word (in the tea)."""
+    """The item is the topic, object or place (라떼는, 라떼를, 라면에) or follows an amending word,
+    past a pointing word (in the tea, on those nachos)."""
     name = ctx.tokens[seg.item.end - 1]
-    before = ctx.tokens[seg.item.start - 1].text if seg.item.start > 0 else ""
-    named = ctx.rules.topic_particles | ctx.rules.object_particles
-    return name.particle in named or before in ctx.rules.amending_words
+    before = seg.item.start - 1
+    while before >= 0 and ctx.tokens[before].text in ctx.rules.demonstratives:
+        before -= 1
+    named = ctx.rules.topic_particles | ctx.rules.object_particles | ctx.rules.amending_particles
+    return name.particle in named or (before >= 0 and ctx.tokens[before].text in ctx.rules.amending_words)

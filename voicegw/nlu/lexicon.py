@@ -78,6 +78,8 @@ class LanguageRules:
     """Particles on a quantity that set it rather than add it (두 개로, 한 잔만: make it two, just one)."""
     amending_words: frozenset[str] = frozenset()
     """Words before an item that name it as one already there (honey in the tea, cheese on the burger)."""
+    amending_particles: frozenset[str] = frozenset()
+    """Particles that name an item as the place something goes (라면에 계란: in the ramen)."""
     question_openers: frozenset[str] = frozenset()
     """First words that make an utterance a question without a question mark (is delivery available)."""
     subject_verbs: frozenset[str] = frozenset()
@@ -137,6 +139,7 @@ def rules_from(data: RulesData, numbers: NumbersData, language: str) -> Language
         object_particles=frozenset(data.object_particles),
         subject_particles=frozenset(data.subject_particles),
         amending_words=frozenset(data.amending_words),
+        amending_particles=frozenset(data.amending_particles),
         setting_particles=frozenset(data.setting_particles),
         target_words=frozenset(data.target_words),
         question_openers=frozenset(data.question_openers),

@@ -42,6 +42,7 @@ class RulesData(_Data):
     object_particles: list[str] = []
     subject_particles: list[str] = []
     amending_words: list[str] = []
+    amending_particles: list[str] = []
     setting_particles: list[str] = []
     target_words: list[str] = []
     boundary_words: list[str] = []

@@ -93,6 +93,12 @@ class Reading:
         return numbers[0] if len(numbers) == 1 else None
 
     @property
+    def confirms(self) -> bool:
+        """A confirm phrase beyond a plain yes ("네 데워 주세요" answers the question with its options)."""
+        said = self.phrases.positions.get("confirm", frozenset())
+        return bool(said - self.phrases.positions.get("yes", frozenset()))
+
+    @property
     def sets_quantity(self) -> bool:
         """A quantity said to replace the one ordered ("make it two", "두 개로 해 주세요", "한 잔만",
         or the quantity alone: "actually just two")."""
@@ -383,7 +389,7 @@ ACTING: Decisions = (
     (lambda r: bool(r.segments) and r.removes_items, _remove),
     (lambda r: bool(r.segments), _add),
     (lambda r: r.removes_items and r.said_quantity is not None, _remove_quantity),
-    (lambda r: bool(r.options) and r.coverage >= MIN_ORDER_COVERAGE and not r.phrases.has("confirm"), _answer),
+    (lambda r: bool(r.options) and r.coverage >= MIN_ORDER_COVERAGE and not r.confirms, _answer),
     (lambda r: r.phrases.has("confirm"), _phrase_intent(IntentName.ORDER_CONFIRM, "confirm")),
     (lambda r: r.phrases.has("greeting"), _phrase_intent(IntentName.GREETING, "greeting")),
     (lambda r: True, _unknown),
