@@ -29,7 +29,7 @@ from voicegw.nlu.parser import understand
 from voicegw.nlu.rescoring import choose_reading
 from voicegw.nlu.types import IntentName, Understanding
 from voicegw.settings import Settings
-from voicegw.turn import CartOut, IntentOut, LineOut, ReplyOut, TurnResult, TurnStatus
+from voicegw.turn import CartOut, IntentOut, LineOut, ReadingOut, ReplyOut, TurnResult, TurnStatus
 
 Channel = Literal["voice", "text"]
 
@@ -155,10 +155,13 @@ class Pipeline:
             detected = transcript.language if transcript.language in LANGUAGES else self.menu_for(ctx.store).language
             ctx = replace(ctx, language=detected)
         menu, language = self.menu_for(ctx.store), self.language_of(ctx)
+        readings = transcript.readings
         with _timed(timings, "understand"):
-            reading, understanding = choose_reading(transcript.readings, menu, language)
+            reading, understanding = choose_reading(readings, menu, language)
         result = await self._understand_and_send(reading.text, ctx, "voice", timings, understanding)
         result.timings_ms["total"] = _ms_since(started)
+        result.readings = [ReadingOut(text=r.text, avg_logprob=round(r.avg_logprob, 4), chosen=r is reading)
+                           for r in readings]
         return result
 
     async def text_turn(self, text: str, ctx: TurnContext) -> TurnResult:

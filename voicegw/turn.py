@@ -41,6 +41,16 @@ class ReplyOut(BaseModel):
     quick_replies: list[str] = Field(default_factory=list)
 
 
+class ReadingOut(BaseModel):
+    """One of Whisper's readings of a clip (its beams), as weighed against the menu."""
+
+    text: str
+    avg_logprob: float
+    """Whisper's mean log-probability per token (the first reading's is its transcript confidence, as a log)."""
+    chosen: bool = False
+    """The reading the turn acted on (N-best rescoring, docs/tuning.md)."""
+
+
 class TurnResult(BaseModel):
     """One turn, spoken or typed, as the client sees it."""
 
@@ -65,6 +75,8 @@ class TurnResult(BaseModel):
     sentiment: Literal["neutral", "frustrated"] = "neutral"
     """``frustrated`` when the customer sounded angry or impatient (the reply apologises and offers a person)."""
     timings_ms: dict[str, int] = Field(default_factory=dict)
+    readings: list[ReadingOut] = Field(default_factory=list)
+    """Voice turns: what else Whisper heard, best first (empty for typed turns)."""
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json")

@@ -113,7 +113,7 @@ def results_json(results: Sequence[ClipResult], table: Sequence[Row], meta: dict
         "clips": [
             {"clip": r.clip.id, "condition": r.condition.label, "lang": r.clip.lang, "store": r.clip.store,
              "reference": r.clip.text, "expected_intent": r.clip.intent,
-             "outcome": {**asdict(r.outcome), "lines": list(r.outcome.lines)},
+             "outcome": {**asdict(r.outcome), "lines": list(r.outcome.lines), "readings": list(r.outcome.readings)},
              "score": {**asdict(r.score), "slots": {k: asdict(v) for k, v in r.score.slots.items()}}}
             for r in results
         ],

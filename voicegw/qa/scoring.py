@@ -72,6 +72,8 @@ class ClipOutcome:
     """Time spent in recognition alone (``timings_ms.asr``)."""
     error: str | None = None
     """Error code when the turn failed."""
+    readings: tuple[Mapping[str, Any], ...] = ()
+    """What else Whisper heard: ``{text, avg_logprob, chosen}``, best first (turn result ``readings``)."""
 
     @classmethod
     def from_turn_result(
@@ -96,6 +98,7 @@ class ClipOutcome:
             audio_duration_ms=audio_duration_ms,
             asr_ms=timings.get("asr"),
             error=error.get("code") if isinstance(error, Mapping) else error,
+            readings=tuple(result.get("readings") or ()),
         )
 
 
