@@ -44,8 +44,9 @@ def test_one_utterance_is_padded_on_both_sides() -> None:
     # 1 s silence, 1.5 s speech, 1 s silence.
     (segment,) = _segments(_frames(silence=33) + _frames(speech=50) + _frames(silence=33))
     speech_start, speech_end = 33 * 30, 83 * 30
-    # Opens once 6 of the last 10 frames are speech; the window becomes leading padding.
-    assert segment.start_ms == speech_start - 4 * 30
+    # Opens once 6 of the last 10 frames are speech; the window and one more padding length (300 ms)
+    # before it become leading padding.
+    assert segment.start_ms == speech_start - 4 * 30 - 300
     # Closes once 9 of the last 10 frames are silent; that window is the trailing padding.
     assert segment.end_ms == speech_end + 9 * 30
 
@@ -80,7 +81,7 @@ def test_min_speech_drops_short_bursts() -> None:
 
 
 def test_merge_gap_joins_close_segments_and_keeps_far_ones_apart() -> None:
-    two_phrases = _frames(speech=20) + _frames(silence=25) + _frames(speech=20)
+    two_phrases = _frames(speech=20) + _frames(silence=45) + _frames(speech=20)
     first, second = _segments(two_phrases, VadOptions(merge_gap_ms=0))
     gap_ms = second.start_ms - first.end_ms
     assert gap_ms > 0
@@ -104,7 +105,7 @@ def test_frames_of_other_lengths() -> None:
     for speech in [False] * 50 + [True] * 50 + [False] * 50:
         segmenter.process(10, speech)
     (segment,) = segmenter.finish()
-    assert 400 <= segment.start_ms < 500 and 1000 < segment.end_ms <= 1100
+    assert 300 <= segment.start_ms < 400 and 1000 < segment.end_ms <= 1100
     assert segmenter.voiced_ms == 500
 
 

@@ -39,9 +39,11 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Tokens Whisper may write per second of speech (Korean runs ~7 a second): a cap that stops
-#: repetition loops on noise, which otherwise ran 15-20 s on a 3 s clip.
-TOKENS_PER_SECOND = 12
+#: Tokens Whisper may write per second of speech: a cap that stops repetition loops on noise,
+#: which otherwise ran 15-20 s on a 3 s clip. Korean takes about one token a syllable, and fast
+#: conversational Korean with its pauses cut out by the VAD reaches 9-10 syllables a second, so
+#: the cap leaves room above that (a loop is also caught by the compression-ratio guard).
+TOKENS_PER_SECOND = 16
 MIN_NEW_TOKENS = 24
 
 
@@ -86,11 +88,13 @@ class WhisperTranscriber:
                 hotwords=options.hotwords,
             )
             transcript = guard_readings(hypotheses, language, options.no_speech_threshold, bias)
-            if not (transcript.is_empty and loops(hypotheses)):
+            if not (transcript.is_empty and loops(hypotheses)) and not stops_early(hypotheses, samples):
                 return transcript
             # Asked for five finished beams, the search can settle into a repetition loop that a
             # search for one result leaves early (espeak Korean: "치즈버거, 세트, 치킨버거, 세트, ...").
-            # A loop is not silence: hear the clip the way faster-whisper does, fallback included.
+            # A loop is not silence; and Whisper may end its reading before the speech ends (the
+            # last sentence of a 16 s turn), which faster-whisper's own decoding picks up by
+            # decoding again from there: hear the clip that way, fallback included.
         segments, info = self._model.transcribe(
             samples,
             language=language,
@@ -113,6 +117,20 @@ class WhisperTranscriber:
             for s in segments
         ]
         return guard_segments(collected, info.language, options.no_speech_threshold, bias)
+
+
+#: Speech left after the last timestamp of Whisper's best reading from which the reading is
+#: taken to have stopped early (its closing timestamp normally falls within the last second).
+EARLY_STOP_MS = 1500
+
+
+def stops_early(hypotheses: list[list[TranscriptSegment]], samples: np.ndarray) -> bool:
+    """Whisper's best reading closes with a timestamp well before the audio ends: speech was left
+    unread. (A reading whose text ends without a closing timestamp has read to the end.)"""
+    if not hypotheses or not hypotheses[0]:
+        return False
+    last = hypotheses[0][-1]
+    return last.end_ms > last.start_ms and len(samples) * 1000 // 16_000 - last.end_ms > EARLY_STOP_MS
 
 
 def loops(hypotheses: list[list[TranscriptSegment]]) -> bool:

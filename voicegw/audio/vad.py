@@ -29,7 +29,8 @@ class VadOptions:
     frame_ms: int = 30
     """Frame length given to webrtcvad: 10, 20 or 30 ms."""
     padding_ms: int = 500
-    """Smoothing window, and the audio kept before and after each segment."""
+    """Smoothing window, and the audio kept before (twice: the window that opened the segment and
+    one more) and after each segment."""
     min_speech_ms: int = 150
     """Segments with fewer speech frames than this (in ms) are dropped as clicks and bumps."""
     merge_gap_ms: int = 300
@@ -153,8 +154,12 @@ class SpeechSegmenter:
             return
         if self._speech_ms() < self.options.start_ratio * self._window_ms:
             return
-        # The window's audio becomes the segment's leading padding.
-        self._open = _Span(self._window[0][0], self._now_ms, self._speech_ms())
+        # The window's audio and one more padding length before it become the segment's leading
+        # padding: a word said right at the start, weak in frames the detector calls speech ("Eight",
+        # "네"), fills the window too slowly to open it (LJSpeech LJ002-0035 lost its "Eight").
+        previous_end = self._spans[-1].end_ms if self._spans else 0
+        start = max(previous_end, self._window[0][0] - self.options.padding_ms)
+        self._open = _Span(start, self._now_ms, self._speech_ms())
         self._clear_window()
 
     def _maybe_close(self) -> None:
