@@ -46,12 +46,14 @@ def _topic_then_choice(segments: tuple[Segment, ...], ctx: LineContext) -> bool:
             and ctx.tokens[second.item.end - 1].particle in ctx.rules.attach_back_particles)
 
 
-def bare_options(spans: tuple[Span, ...], segments: tuple[Segment, ...], ctx: LineContext) -> tuple[LineOption, ...]:
+def bare_options(spans: tuple[Span, ...], segments: tuple[Segment, ...], ctx: LineContext,
+                 swapping: bool = False) -> tuple[LineOption, ...]:
     """Options named outside every item's segment, in order: every group a word can mean ("라지":
     a drink's size or a set's), the dialogue keeping those the line it changes takes. A group
     word with an amount ("얼음은 빼 주세요") is its default value in that amount. A span naming
     again a group already named is a recitation of the menu, not an answer (바닐라 시럽 없이,
-    바닐라 시럽): none at all."""
+    바닐라 시럽): none at all; unless the utterance swaps ("swap the cheddar for swiss"), where
+    the one named last is the choice."""
     owned = {id(s) for seg in segments for s in seg.spans}
     loose = [s for s in spans if id(s) not in owned]
     found: dict[str, LineOption] = {}
@@ -59,22 +61,25 @@ def bare_options(spans: tuple[Span, ...], segments: tuple[Segment, ...], ctx: Li
         if given_up(span, ctx):
             continue  # "oat milk instead of the juice" chooses oat milk
         if span.kind == "option":
-            amount = _amount_near(loose, position)
+            amount = _amount_near(loose, position, ctx.rules.quantity_follows_item)
             options = [LineOption(group=t.group, value=t.id, amount=amount if amount and ctx.menu.group(t.group).amounts
                                   else "regular") for t in span.targets_of("option")]
-        elif span.kind == "group" and (amount := _amount_near(loose, position)) is not None:
+        elif span.kind == "group" and (amount := _amount_near(loose, position, ctx.rules.quantity_follows_item)) is not None:
             options = [LineOption(group=t.id, value=d, amount=amount) for t in span.targets_of("group")
                        if (d := ctx.menu.group(t.id).default) is not None and ctx.menu.group(t.id).amounts]
         else:
             continue
-        if any(o.group in found for o in options):
+        if any(o.group in found for o in options) and not swapping:
             return ()
         found.update({o.group: o for o in options})
     return tuple(found.values())
 
 
-def _amount_near(spans: list[Span], position: int) -> str | None:
-    for other in spans[position + 1:position + 3]:
+def _amount_near(spans: list[Span], position: int, amount_after: bool) -> str | None:
+    """The amount said with the option: after it in Korean (얼음 빼고), before it in English (hold
+    the onions, extra cheese)."""
+    near = spans[position + 1:position + 3] if amount_after else spans[max(0, position - 2):position][::-1]
+    for other in near:
         if other.kind == "amount":
             return other.targets_of("amount")[0].id
     return None

@@ -79,7 +79,7 @@ class Reading:
     @cached_property
     def options(self) -> tuple[LineOption, ...]:
         """Options named without an item (make that a large, 자몽으로요); read by several rules."""
-        return bare_options(self.spans, self.segments, self.ctx)
+        return bare_options(self.spans, self.segments, self.ctx, swapping=self.phrases.has("change"))
 
     @property
     def too_many(self) -> bool:

@@ -30,7 +30,7 @@ class Segment:
 
 def segment(spans: list[Span], tokens: tuple[Token, ...], menu: Menu, rules: LanguageRules) -> list[Segment]:
     """Split ``spans`` at items; the words between two items go to one side by language rules."""
-    spans = absorb_options(imply_items(drop_carriers(spans, menu), menu), tokens, menu, rules)
+    spans = absorb_options(imply_items(drop_carriers(spans, menu), menu, tokens), tokens, menu, rules)
     anchors = [i for i, s in enumerate(spans) if s.kind == "item"]
     if not anchors:
         return []
@@ -71,24 +71,27 @@ def _group_holds_name(menu: Menu, group_id: str, item: Item) -> bool:
     return any(_names_inside(item, key) for key in group_keys)
 
 
-def imply_items(spans: list[Span], menu: Menu) -> list[Span]:
-    """Between boundaries, an option only one item can take names that item (a green tea)."""
+def imply_items(spans: list[Span], menu: Menu, tokens: tuple[Token, ...]) -> list[Span]:
+    """Between boundaries, an option only one item can take names that item (a green tea), unless
+    an item said just before or anywhere after takes it."""
     out: list[Span] = []
     chunk: list[Span] = []
-    for span in [*spans, None]:
+    for position, span in enumerate([*spans, None]):
         if span is not None and span.kind != "boundary":
             chunk.append(span)
             continue
         earlier = [s for s in out if s.kind == "item"]
         taken = set(menu.item(earlier[-1].targets_of("item")[0].id).option_groups) if earlier else set()
-        out += _with_implied_item(chunk, menu, taken)
+        # an item said later can take it too ("a twenty ounce, hot cocoa": a pause, not two drinks)
+        taken |= {g for s in spans[position:] if s.kind == "item" for g in menu.item(s.targets_of("item")[0].id).option_groups}
+        out += _with_implied_item(chunk, menu, taken, tokens)
         chunk = []
         if span is not None:
             out.append(span)
     return out
 
 
-def _with_implied_item(chunk: list[Span], menu: Menu, taken: set[str]) -> list[Span]:
+def _with_implied_item(chunk: list[Span], menu: Menu, taken: set[str], tokens: tuple[Token, ...]) -> list[Span]:
     """Only when the option's (or group's) own name contains the item's name (green tea > tea,
     everything bagel > bagel, 순대 내장 > 순대), or its group is named by the item's name (tea_kind is 'tea': an earl grey, a
     chamomile are teas), and the item said just before cannot take it ("a large hot tea, english
@@ -104,12 +107,22 @@ def _with_implied_item(chunk: list[Span], menu: Menu, taken: set[str]) -> list[S
                 continue
             owners = [item for item in menu.items if group in item.option_groups]
             named = [item for item in owners if _names_inside(item, span.alias)]
-            if target.kind == "option" and len(owners) == 1 and _group_named_as(menu, group, owners[0]):
+            if target.kind == "option" and len(owners) == 1 and (
+                    _group_named_as(menu, group, owners[0]) or _orders_it(chunk, position, tokens)):
                 named = owners
             if len(named) == 1:
                 implied = Span(span.start, span.start, "item", (Target("item", named[0].id),), span.score)
                 return [*chunk[:position], implied, *chunk[position:]]
     return chunk
+
+
+def _orders_it(chunk: list[Span], position: int, tokens: tuple[Token, ...]) -> bool:
+    """The option is said as a thing ordered, not a change: first in its chunk after a quantity or
+    an article ("a full stack with blueberries", "two short stacks"), not "hold the onions"."""
+    before = chunk[:position]
+    if any(s.kind not in ("number", "counter") for s in before):
+        return False
+    return bool(before) or tokens[chunk[position].start].after_stopword
 
 
 def _group_named_as(menu: Menu, group_id: str, item: Item) -> bool:
