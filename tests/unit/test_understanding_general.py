@@ -371,3 +371,50 @@ def test_a_change_of_an_item_inside_a_line_of_another_item_that_holds_its_name()
     out = apply_turn(cart, understand("국수는 매운 국물로 해 주세요", menu, "ko"), menu=menu)
     assert [(line.item_id, {o.group: o.value for o in line.options}["broth"]) for line in out.cart.lines] == [
         ("noodle_set", "spicy")]
+
+
+def test_an_amount_for_a_group_without_a_default_changes_the_value_the_line_has() -> None:
+    menu = MENU.model_copy(update={"option_groups": [g.model_copy(update={"default": None}) if g.id == "scallion" else g
+                                                     for g in MENU.option_groups]})
+    from voicegw.dialogue.cart import Cart
+    from voicegw.dialogue.turns import apply_turn
+
+    cart = apply_turn(Cart(), understand("국수 맑은 국물로 파 넣어서 하나", menu, "ko"), menu=menu).cart
+    out = apply_turn(cart, understand("extra scallions on that", menu, "en"), menu=menu)
+    assert {(o.group, o.value, o.amount) for o in out.cart.lines[0].options} >= {("scallion", "scallion", "extra")}
+
+
+def test_a_shared_name_said_of_the_cart_means_the_line_it_holds() -> None:
+    menu = MENU.model_copy(update={"items": [*MENU.items, MENU.items[1].model_copy(update={"id": "dumplings_fried",
+                                            "names": {"ko": ["군만두", "만두"], "en": ["fried dumplings"]}})]})
+    from voicegw.dialogue.cart import Cart
+    from voicegw.dialogue.turns import apply_turn
+
+    cart = apply_turn(Cart(), understand("군만두 두 개요", menu, "ko"), menu=menu).cart
+    out = apply_turn(cart, understand("만두는 하나만 할게요", menu, "ko"), menu=menu)
+    assert [(line.item_id, line.quantity) for line in out.cart.lines] == [("dumplings_fried", 1)]
+
+
+def test_a_change_of_what_the_cart_lacks_is_not_an_order_but_an_instead_is() -> None:
+    from voicegw.dialogue.cart import Cart
+    from voicegw.dialogue.turns import apply_turn
+
+    cart = apply_turn(Cart(), understand("공깃밥 하나요", MENU, "ko"), menu=MENU).cart
+    changed = apply_turn(cart, understand("change the tea to dumplings", MENU, "en"), menu=MENU, language="en")
+    assert changed.reason == "not_in_cart" and changed.cart == cart
+    instead = apply_turn(cart, understand("보리차 말고 만두요", MENU, "ko"), menu=MENU)
+    assert [line.item_id for line in instead.cart.lines] == ["rice", "dumplings"]
+
+
+def test_options_said_for_all_go_to_every_line() -> None:
+    from voicegw.dialogue.cart import Cart
+    from voicegw.dialogue.turns import apply_turn
+
+    cart = apply_turn(Cart(), understand("국수 매운 국물로 하나랑 국수 맑은 국물로 하나", MENU, "ko"), menu=MENU).cart
+    out = apply_turn(cart, understand("전부 곱빼기로 해 주세요", MENU, "ko"), menu=MENU)
+    assert [{o.group: o.value for o in line.options}["size"] for line in out.cart.lines] == ["large", "large"]
+
+
+def test_a_name_said_in_two_pieces_is_one_item() -> None:
+    u = understand("can i get a barly barley tea", MENU, "en")
+    assert [(line.item_id, line.quantity) for line in u.lines] == [("tea", 1)]

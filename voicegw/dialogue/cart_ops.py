@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from voicegw.dialogue.cart import Cart
 from voicegw.nlu.menu import Menu, display_name
-from voicegw.nlu.types import LineOption, OrderLine
+from voicegw.nlu.types import ANY_VALUE, LineOption, OrderLine
 
 def explicit_quantity(line: OrderLine) -> bool:
     """The customer said how many of this line ("아메리카노 빼줘" means the whole line, "한 잔 빼줘"
@@ -22,6 +22,11 @@ def matches(cart_line: OrderLine, target: OrderLine) -> bool:
     """Same item, and every option the user named is on the cart line ("the iced one")."""
     have = {(o.group, o.value) for o in cart_line.options}
     return cart_line.item_id == target.item_id and all((o.group, o.value) in have for o in target.options)
+
+
+def in_cart(cart: Cart, line: OrderLine) -> bool:
+    """The cart holds a line of ``line``'s item."""
+    return any(held.item_id == line.item_id for held in cart.lines)
 
 
 def add_lines(cart: Cart, lines: Iterable[OrderLine]) -> Cart:
@@ -166,31 +171,41 @@ def same_kind_line(cart: Cart, line: OrderLine, menu: Menu | None) -> OrderLine 
 
 
 def apply_options(
-    cart: Cart, options: tuple[LineOption, ...], menu: Menu | None, language: str
+    cart: Cart, options: tuple[LineOption, ...], menu: Menu | None, language: str, *, every_line: bool = False
 ) -> tuple[Cart, tuple[OrderLine, ...]]:
     """Options said alone go to the newest line whose item takes one ("make that a large"), each
-    group it takes ("라지" is a drink's size and a set's size: a set takes its own)."""
+    group it takes ("라지" is a drink's size and a set's size: a set takes its own); with
+    ``every_line`` ("전부 특으로", "make them all large") to every line that takes one."""
     if menu is None or not options:
         return cart, ()
-    for i in range(len(cart.lines) - 1, -1, -1):
-        line = cart.lines[i]
-        taken = tuple(o for o in options if accepts(line, (o,), menu))
+    lines = list(cart.lines)
+    changed: list[OrderLine] = []
+    for i in range(len(lines) - 1, -1, -1):
+        taken = tuple(o for o in options if accepts(lines[i], (o,), menu))
         if taken:
-            changed = with_options(line, taken, menu, language)
-            lines = (*cart.lines[:i], changed, *cart.lines[i + 1:])
-            return cart.model_copy(update={"lines": lines}), (changed,)
-    return cart, ()
+            lines[i] = with_options(lines[i], taken, menu, language)
+            changed.insert(0, lines[i])
+            if not every_line:
+                break
+    return cart.model_copy(update={"lines": tuple(lines)}), tuple(changed)
 
 
 def accepts(line: OrderLine, options: Iterable[LineOption], menu: Menu) -> bool:
     groups = menu.item(line.item_id).option_groups
-    return all(o.group in groups and o.value in menu.group(o.group).value_ids for o in options)
+    have = {o.group for o in line.options}
+    return all(o.group in groups and (o.value in menu.group(o.group).value_ids or (o.value == ANY_VALUE and o.group in have))
+               for o in options)
 
 
 def with_options(line: OrderLine, options: Iterable[LineOption], menu: Menu | None, language: str) -> OrderLine:
-    """The line with ``options`` set (replacing the same groups), repriced and renamed."""
+    """The line with ``options`` set (replacing the same groups), repriced and renamed; an option of
+    ANY_VALUE changes the amount of the value the line has."""
     merged = {o.group: o for o in line.options}
-    merged.update({o.group: o for o in options})
+    for option in options:
+        if option.value != ANY_VALUE:
+            merged[option.group] = option
+        elif option.group in merged:
+            merged[option.group] = merged[option.group].model_copy(update={"amount": option.amount})
     if menu is None:
         return line.model_copy(update={"options": tuple(merged.values())})
     item = menu.item(line.item_id)

@@ -18,6 +18,7 @@ from voicegw.dialogue.cart_ops import (
     apply_options,
     change_lines,
     reduce_newest,
+    in_cart,
     remove_lines,
     same_kind_line,
     set_newest,
@@ -142,6 +143,9 @@ def _dispatch(cart: Cart, u: Understanding, state: DialogueState, facts: _Facts)
             state = state.model_copy(update={"pending": None})  # the customer moved on
     if u.reason == "missing_option" and u.missing_group:
         return clarify.ask_option(cart, u, state, menu, lang)
+    if u.reason == "ambiguous_item" and u.either and (held := [c for c in u.either if in_cart(cart, c)]) and len(held) == 1:
+        # "샌드위치는 데워서 주세요" with one of the sandwiches in the cart: that one
+        return _amend(cart, u.model_copy(update={"lines": (*u.lines, held[0]), "reason": None}), menu, lang, facts.categories)
     if u.reason == "ambiguous_item" and u.candidates:
         return clarify.ask_choice(cart, u, state, lang)
     if u.reason is not None:
@@ -208,7 +212,7 @@ def _change(
         new_cart, done = swap_lines(cart, u.replaced, u.lines, menu, lang)
         if not done:  # the one given up is an option of a line (콜라는 사이다로: the set's drink)
             new_cart, done = apply_options(cart, u.options, menu, lang)
-        if not done and u.lines:  # "콜라 말고 사이다요" with no cola in the cart: just the new item
+        if not done and u.lines and not u.by_change_word:  # "콜라 말고 사이다요" with no cola in the cart: just the new item
             lines = tuple(with_defaults(line, menu, lang) for line in u.lines)
             text = R.text("added", lang, lines=R.format_lines(lines, lang, categories))
             return TurnOutcome(add_lines(cart, lines), Reply(text, R.quick_replies("ordering", lang)),
@@ -218,7 +222,7 @@ def _change(
     else:
         new_cart, done = change_lines(cart, u.lines, menu, lang) if u.lines else (cart, ())
         if not done:
-            new_cart, done = apply_options(cart, u.options, menu, lang)
+            new_cart, done = apply_options(cart, u.options, menu, lang, every_line=u.every_line)
         if not done and u.swaps_in and len(u.lines) == 1 and (old := same_kind_line(cart, u.lines[0], menu)):
             new_cart, done = swap_lines(cart, (old,), u.lines, menu, lang)  # 제로콜라로 바꿔 주세요: the cola becomes it
     if not done:
@@ -245,7 +249,8 @@ def _options_alone(
     """"아이스로요" with nothing asked: the newest line that takes it changes; when other words
     were not understood ("a small mocca with almond milk": an item the menu lacks) or the cart
     is empty, it asks which item."""
-    new_cart, done = apply_options(cart, u.options, menu, lang) if u.intent.confidence >= SURE else (cart, ())
+    new_cart, done = (apply_options(cart, u.options, menu, lang, every_line=u.every_line)
+                      if u.intent.confidence >= SURE else (cart, ()))
     if done:
         outcome = _changed_reply(new_cart, done, "changed", lang, categories)
         return replace(outcome, intent=IntentName.ORDER_CHANGE)

@@ -7,7 +7,7 @@ from voicegw.nlu.lines import LineContext, given_up
 from voicegw.nlu.menu import Item, display_name
 from voicegw.nlu.segments import Segment
 from voicegw.nlu.tagger import Span
-from voicegw.nlu.types import LineOption
+from voicegw.nlu.types import ANY_VALUE, LineOption
 
 
 
@@ -50,7 +50,8 @@ def bare_options(spans: tuple[Span, ...], segments: tuple[Segment, ...], ctx: Li
                  swapping: bool = False) -> tuple[LineOption, ...]:
     """Options named outside every item's segment, in order: every group a word can mean ("라지":
     a drink's size or a set's), the dialogue keeping those the line it changes takes. A group
-    word with an amount ("얼음은 빼 주세요") is its default value in that amount. A span naming
+    word with an amount ("얼음은 빼 주세요") is its default value in that amount, or, with no default,
+    whichever value the line has (ANY_VALUE: "extra cheese on that"). A span naming
     again a group already named is a recitation of the menu, not an answer (바닐라 시럽 없이,
     바닐라 시럽): none at all; unless the utterance swaps ("swap the cheddar for swiss"), where
     the one named last is the choice."""
@@ -65,8 +66,8 @@ def bare_options(spans: tuple[Span, ...], segments: tuple[Segment, ...], ctx: Li
             options = [LineOption(group=t.group, value=t.id, amount=amount if amount and ctx.menu.group(t.group).amounts
                                   else "regular") for t in span.targets_of("option")]
         elif span.kind == "group" and (amount := _amount_near(loose, position, ctx.rules.quantity_follows_item)) is not None:
-            options = [LineOption(group=t.id, value=d, amount=amount) for t in span.targets_of("group")
-                       if (d := ctx.menu.group(t.id).default) is not None and ctx.menu.group(t.id).amounts]
+            options = [LineOption(group=t.id, value=ctx.menu.group(t.id).default or ANY_VALUE, amount=amount)
+                       for t in span.targets_of("group") if ctx.menu.group(t.id).amounts]
         else:
             continue
         if any(o.group in found for o in options) and not swapping:

@@ -46,7 +46,7 @@ def coverage(normalized: Normalized, spans: Iterable[Span], phrases: PhraseHits,
     tokens = normalized.tokens
     named = {i for s in spans if s.kind not in ("word", "boundary") for i in range(s.start, s.end)}
     said = set().union(*(phrases.positions.get(key, frozenset()) for key in EXPLAINING_PHRASES))
-    grammar = rules.attach_back_words | rules.replaced_before | rules.replaced_after
+    grammar = rules.attach_back_words | rules.replaced_before | rules.replaced_after | rules.all_words
     explained, unexplained = normalized.request_words, 0
     for position, token in enumerate(tokens):
         if token.kind == "boundary":

@@ -74,6 +74,8 @@ class LanguageRules:
     a noun phrase, so no menu name runs across them."""
     target_words: frozenset[str] = frozenset()
     """Words before an item that make it what a line becomes (change it *to* a sprite)."""
+    all_words: frozenset[str] = frozenset()
+    """Words for all of them (전부, 모두, all, both): options said alone go to every line."""
     setting_particles: frozenset[str] = frozenset()
     """Particles on a quantity that set it rather than add it (두 개로, 한 잔만: make it two, just one)."""
     amending_words: frozenset[str] = frozenset()
@@ -141,6 +143,7 @@ def rules_from(data: RulesData, numbers: NumbersData, language: str) -> Language
         amending_words=frozenset(data.amending_words),
         amending_particles=frozenset(data.amending_particles),
         setting_particles=frozenset(data.setting_particles),
+        all_words=frozenset(data.all_words),
         target_words=frozenset(data.target_words),
         question_openers=frozenset(data.question_openers),
         subject_verbs=frozenset(data.subject_verbs),

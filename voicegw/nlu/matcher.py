@@ -57,8 +57,8 @@ def to_jamo(text: str) -> str:
 
 
 def singular(word: str) -> str:
-    """Fold a simple English plural (lattes -> latte); applied to aliases and speech alike."""
-    if word.isascii() and len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+    """Fold a simple English plural (lattes -> latte, OJs -> oj); applied to aliases and speech alike."""
+    if word.isascii() and len(word) > 2 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
         return word[:-1]
     return word
 

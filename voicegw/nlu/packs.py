@@ -44,6 +44,7 @@ class RulesData(_Data):
     amending_words: list[str] = []
     amending_particles: list[str] = []
     setting_particles: list[str] = []
+    all_words: list[str] = []
     target_words: list[str] = []
     boundary_words: list[str] = []
     repair_words: list[str] = []

@@ -93,6 +93,11 @@ class Reading:
         return numbers[0] if len(numbers) == 1 else None
 
     @property
+    def every_line(self) -> bool:
+        """A word for all of them (전부, 다, all, both): options said alone go to every line."""
+        return any(t.text in self.ctx.rules.all_words for t in self.normalized.tokens)
+
+    @property
     def confirms(self) -> bool:
         """A confirm phrase beyond a plain yes ("네 데워 주세요" answers the question with its options)."""
         said = self.phrases.positions.get("confirm", frozenset())
@@ -264,7 +269,9 @@ def _add(r: Reading) -> Understanding:
                              candidates=_alternatives(sold_out, r))
     if unclear is not None:
         seg, choices = unclear
-        return Understanding(intent=intent, lines=tuple(lines), reason="ambiguous_item",
+        either = tuple(build_line(seg, item, r.ctx, with_defaults=False) for item in choices) \
+            if refers_to_cart(seg, r.ctx, r.normalized.make_it) else ()
+        return Understanding(intent=intent, lines=tuple(lines), reason="ambiguous_item", either=either,
                              candidates=item_names(choices, r.ctx), held_quantity=quantity(seg, r.ctx))
     for line in () if amends else lines:  # a line amended in the cart has its required options
         named = (o.group for o in line.options)
@@ -291,7 +298,8 @@ def _change(r: Reading) -> Understanding:
                             for span in seg.spans if span.kind == "option" for t in span.targets_of("option"))
     swaps_in = not replaced and len(new) == 1 and named_as_target(new[0], r.ctx)
     return Understanding(intent=Intent(name=IntentName.ORDER_CHANGE, confidence=confidence), lines=lines,
-                         replaced=old, options=r.options + as_options, swaps_in=swaps_in)
+                         replaced=old, options=r.options + as_options, swaps_in=swaps_in,
+                         by_change_word=r.phrases.has("change"), every_line=not r.segments and r.every_line)
 
 
 def _cart_references(segments: tuple[Segment, ...], r: Reading, *, with_defaults: bool) -> tuple[OrderLine, ...]:
@@ -323,7 +331,8 @@ def _answer(r: Reading) -> Understanding:
     newest line; the dialogue knows which. The confidence is the share of content words
     explained: an unknown name beside the options ("a small mocca with almond milk") lowers it."""
     confidence = round(r.coverage, 3)
-    return Understanding(intent=Intent(name=IntentName.ORDER_ADD, confidence=confidence), options=r.options)
+    return Understanding(intent=Intent(name=IntentName.ORDER_ADD, confidence=confidence), options=r.options,
+                         every_line=r.every_line)
 
 
 def _unknown(r: Reading) -> Understanding:

@@ -30,7 +30,7 @@ class Segment:
 
 def segment(spans: list[Span], tokens: tuple[Token, ...], menu: Menu, rules: LanguageRules) -> list[Segment]:
     """Split ``spans`` at items; the words between two items go to one side by language rules."""
-    spans = absorb_options(imply_items(drop_carriers(spans, menu), menu, tokens), tokens, menu, rules)
+    spans = absorb_options(imply_items(drop_carriers(one_name(spans), menu), menu, tokens), tokens, menu, rules)
     anchors = [i for i, s in enumerate(spans) if s.kind == "item"]
     if not anchors:
         return []
@@ -43,6 +43,20 @@ def segment(spans: list[Span], tokens: tuple[Token, ...], menu: Menu, rules: Lan
         owner[i] = len(anchors) - 1
     others = [(i, s) for i, s in enumerate(spans) if s.kind != "item"]
     return [Segment(spans[a], tuple(s for i, s in others if owner[i] == n)) for n, a in enumerate(anchors)]
+
+
+def one_name(spans: list[Span]) -> list[Span]:
+    """Two item spans side by side naming the same item are one name said in pieces ("clasic ahi
+    bowl": a slip of its first word and the rest of it), not two of it."""
+    out: list[Span] = []
+    for span in spans:
+        last = out[-1] if out else None
+        if (last is not None and last.kind == span.kind == "item" and last.end == span.start
+                and set(last.targets) == set(span.targets)):
+            out[-1] = replace(last, end=span.end, score=max(last.score, span.score))
+            continue
+        out.append(span)
+    return out
 
 
 def drop_carriers(spans: list[Span], menu: Menu) -> list[Span]:

@@ -33,6 +33,11 @@ class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+ANY_VALUE = "*"
+"""An option value meaning the one the line has ("extra cheese on that" on a line with cheddar):
+said as a group and an amount, for a group with several values and no default."""
+
+
 class LineOption(Frozen):
     """One chosen option value on an order line."""
 
@@ -115,6 +120,14 @@ class Understanding(Frozen):
     held_quantity: int | None = None
     """A quantity said without its item: for ``ambiguous_item`` the unclear item's, kept until the
     customer chooses; for order.remove with no lines, how many fewer of the newest line."""
+    every_line: bool = False
+    """Options said alone for every line that takes them (전부 특으로 해 주세요, make them all large)."""
+    by_change_word: bool = False
+    """order.change said with a change word (바꿔, change, swap), not only an "instead": with nothing
+    to change in the cart it is ``not_in_cart``, where "콜라 말고 사이다요" just orders the cider."""
+    either: tuple[OrderLine, ...] = ()
+    """ambiguous_item said of a line in the cart ("샌드위치는 데워서 주세요", "만두는 한 판만"): the
+    line for each item the name may mean; the dialogue amends the one the cart holds, else asks."""
     swaps_in: bool = False
     """order.change naming one item as what a line becomes (제로콜라로 바꿔 주세요, change it to a
     sprite): with none of it in the cart, the newest line of its category turns into it."""
