@@ -34,12 +34,12 @@ def test_add_replies_like_a_cashier_and_merges_same_item_and_options() -> None:
     assert out.cart.total == 4 * 4500
 
 
-def test_add_in_english_pluralises_and_uses_counters_from_categories() -> None:
+def test_add_in_english_pluralises_and_korean_uses_the_counters_given() -> None:
     latte = line(item="latte", name="large iced latte", qty=2, price=475)
     out = apply_turn(Cart(currency="USD"), turn(IntentName.ORDER_ADD, latte), language="en")
     assert out.reply.text == "Added 2 large iced lattes. Anything else?"
     cake = line(item="cake", name="치즈케이크", qty=2, options=())
-    out = apply_turn(Cart(), turn(IntentName.ORDER_ADD, cake, line()), categories={"cake": "dessert", "americano": "coffee"})
+    out = apply_turn(Cart(), turn(IntentName.ORDER_ADD, cake, line()), counters={"cake": "개", "americano": "잔"})
     assert out.reply.text.startswith("치즈케이크 2개, 아이스 아메리카노 1잔 담았어요.")
 
 

@@ -28,7 +28,7 @@ BURGER_KEEP = compile_menu(BURGER).keep
         ("샷도 하나 추가해 주세요", "샷 1 추가"),  # one-syllable menu word takes a particle
         ("청포도 에이드 큰 걸로 하나 더요", "청포도 에이드 큰 거 1 더"),  # 걸로 = 거 + 로; 더요 = 더 + 요
         ("두 잔인데", "2 잔"),
-        ("아아 한 잔이랑 뜨아 한 잔이요", "아이스 아메리카노 1 잔 , 따뜻한 아메리카노 1 잔"),
+        ("아아 한 잔이랑 뜨아 한 잔이요", "아이스 아메리카노 1 잔 , 따뜻한 아메리카노 1 잔"),  # the menu's shorthands
         ("카페라떼 한 잔, 아니 두 잔 주세요", "카페라떼 2 잔"),  # the speaker takes the first quantity back
         ("아니 그 위에 올라간 거요", "아니 위에 올라간 거"),  # 아니 without a quantity after it stays
         ("크루아상이랑 베이글 두 개씩 주세요", "크루아상 2 개 , 베이글 2 개"),
@@ -38,7 +38,11 @@ BURGER_KEEP = compile_menu(BURGER).keep
     ],
 )
 def test_cafe_transcripts(text: str, expected: str) -> None:
-    assert normalize(text, "ko", CAFE_KEEP).text == expected
+    assert normalize(text, "ko", CAFE_KEEP, CAFE.shorthands["ko"]).text == expected
+
+
+def test_shorthands_are_the_menus_not_the_languages() -> None:
+    assert normalize("아아 한 잔", "ko", BURGER_KEEP, BURGER.shorthands.get("ko")).text == "아아 1 잔"
 
 
 @pytest.mark.parametrize(

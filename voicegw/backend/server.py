@@ -21,10 +21,12 @@ from voicegw.backend.skill import SkillRequest, SkillResponse, VoicegwExtra, ope
 from voicegw.backend.storage import Storage
 from voicegw.dialogue.cart import Cart
 from voicegw.dialogue.turns import TurnOutcome, apply_turn, order_placed
+from voicegw.dialogue import replies as R
 from voicegw.dialogue.replies import Reply
 from voicegw.errors import RequestError, VoicegwError
 from voicegw.jsonbody import parse_json
 from voicegw.nlu.builtin_faq import builtin_answer
+from voicegw.nlu.counting import item_counters
 from voicegw.nlu.menu import FaqEntry as MenuFaqEntry
 from voicegw.nlu.menu import Menu
 from voicegw.nlu.types import Intent, IntentName, OrderLine, Understanding
@@ -79,10 +81,6 @@ def seed_faq(storage: Storage, menus: Mapping[str, Menu | Mapping[str, Any]], *,
             entries = [e for e in entries if e.id not in have]
         written += storage.upsert_faq(store, entries)
     return written
-
-
-def _categories(menu: Menu | None) -> dict[str, str]:
-    return {item.id: item.category for item in menu.items} if menu is not None else {}
 
 
 def _refused(code: str, where: str, err: ValidationError) -> RequestError:
@@ -167,7 +165,7 @@ def _run_turn(
     """The blocking part of a turn (a worker thread): load the session, apply the turn, store or
     submit, all in one transaction, so a retry racing the original or a second gateway process
     waits for this turn instead of both reading the old cart and one losing."""
-    categories = _categories(menu)
+    counters = item_counters(menu, R.language_of(language))
     currency = menu.currency if menu is not None else "KRW"
     faq_answer = None
     if u.intent.name is IntentName.FAQ and u.candidates and u.reason is None:
@@ -179,15 +177,15 @@ def _run_turn(
         if u.intent.name is IntentName.ORDER_CONFIRM and key and (done := turn.find_order_by_key(key)):
             # A retried confirm: the cart is already gone; answer with the order the first try stored.
             base = TurnOutcome(cart=cart, reply=Reply(""))
-            return order_placed(base, done.id, done.lines, done.total, done.currency, language=language, categories=categories)
+            return order_placed(base, done.id, done.lines, done.total, done.currency, language=language, counters=counters)
         last_order_id = turn.last_order_id() if u.intent.name is IntentName.ORDER_STATUS and not cart.lines else None
         outcome = apply_turn(cart, u, language=language, state=turn.state, menu=menu, faq_answer=faq_answer,
-                             last_order_id=last_order_id, categories=categories)
+                             last_order_id=last_order_id, counters=counters)
         state = outcome.state or turn.state
         if outcome.submit:
             order = turn.submit(extra.channel, outcome.cart, key)
             outcome = order_placed(outcome, order.id, order.lines, order.total, order.currency,
-                                   language=language, categories=categories)
+                                   language=language, counters=counters)
         if outcome.cart != cart or state != turn.state or outcome.order_id:
             turn.save(outcome.cart, state)
         return outcome

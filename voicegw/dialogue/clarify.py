@@ -47,7 +47,7 @@ def _ask(
 
 def answer_pending(
     cart: Cart, state: DialogueState, u: Understanding, menu: Menu | None, language: str,
-    categories: Mapping[str, str] | None,
+    counters: Mapping[str, str] | None,
 ) -> TurnOutcome | None:
     """The turn answers the pending question: the held lines, completed, go into the cart.
     None when the turn is not an answer."""
@@ -67,7 +67,7 @@ def answer_pending(
             values = menu.value_names(group, language)
             return _ask(cart, Pending(kind="option", lines=lines, group=group), cleared, menu, language, values)
     new_cart = add_lines(cart, lines)
-    text = R.text("added", language, lines=R.format_lines(lines, language, categories))
+    text = R.text("added", language, lines=R.format_lines(lines, language, counters))
     return TurnOutcome(new_cart, Reply(text, R.quick_replies("ordering", language)), state=cleared,
                        intent=IntentName.ORDER_ADD)
 

@@ -15,6 +15,7 @@ from voicegw.dialogue.cart import Cart
 from voicegw.dialogue.outcome import TurnOutcome
 from voicegw.dialogue.replies import Reply
 from voicegw.dialogue.state import DialogueState
+from voicegw.nlu.counting import item_counters
 from voicegw.nlu.menu import Menu, display_name
 from voicegw.nlu.types import IntentName, Offer, Understanding
 
@@ -64,8 +65,7 @@ def _offer_text(cart: Cart, offer: Offer, state: DialogueState, act: Act, menu: 
         return None
     if offer.intent is IntentName.ORDER_CANCEL:
         return R.text("offer_cancel", language)
-    categories = {item.id: item.category for item in menu.items} if menu is not None else None
-    lines = R.format_lines(offer.lines, language, categories)
+    lines = R.format_lines(offer.lines, language, item_counters(menu, R.language_of(language)))
     if offer.intent is IntentName.ORDER_REMOVE:
         return R.text("offer_remove", language, lines=lines)
     if offer.intent is IntentName.ORDER_CHANGE:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from voicegw.nlu.counting import counter_for
 from voicegw.nlu.types import OrderLine
 
 DEFAULT_LANGUAGE = "ko"
@@ -189,13 +190,6 @@ QUICK_REPLIES: dict[str, dict[str, tuple[str, ...]]] = {
     "frustrated": {"ko": ("직원 연결", "장바구니 확인"), "en": ("Talk to staff", "Show my cart")},
 }
 
-# Counter words for Korean quantities: drinks are counted in 잔, everything else in 개. With no
-# category known (no menu at hand) 잔 is used, since most stores behind voicegw are cafés.
-DRINK_CATEGORIES = frozenset(
-    {"coffee", "tea", "drink", "drinks", "beverage", "beverages", "juice", "smoothie", "ade", "latte", "non-coffee"}
-)
-
-
 @dataclass(frozen=True)
 class Reply:
     """What the bot says back: the text and the message quick replies offered with it."""
@@ -207,7 +201,7 @@ class Reply:
         return {"text": self.text, "quick_replies": list(self.quick_replies)}
 
 
-def _lang(language: str) -> str:
+def language_of(language: str) -> str:
     """ko, en (and ko-KR, en-US, Open Builder's kr) -> a language we have texts for; else English."""
     code = (language or DEFAULT_LANGUAGE).lower()[:2]
     code = "ko" if code == "kr" else code
@@ -215,11 +209,11 @@ def _lang(language: str) -> str:
 
 
 def text(key: str, language: str, **values: object) -> str:
-    return TEXTS[key][_lang(language)].format(**values)
+    return TEXTS[key][language_of(language)].format(**values)
 
 
 def quick_replies(key: str, language: str) -> tuple[str, ...]:
-    return QUICK_REPLIES[key][_lang(language)]
+    return QUICK_REPLIES[key][language_of(language)]
 
 
 def topic_particle(word: str) -> str:
@@ -261,7 +255,7 @@ def format_money(amount: int, currency: str, language: str) -> str:
     """KRW 9000 -> 9,000원 (ko) / ₩9,000 (en); USD cents 950 -> $9.50."""
     currency = currency.upper()
     if currency == "KRW":
-        return f"{amount:,}원" if _lang(language) == "ko" else f"₩{amount:,}"
+        return f"{amount:,}원" if language_of(language) == "ko" else f"₩{amount:,}"
     if currency == "USD":
         return f"${amount / 100:,.2f}"
     return f"{amount / 100:,.2f} {currency}"
@@ -275,23 +269,24 @@ def _plural(name: str) -> str:
     return name + "s"
 
 
-def format_line(line: OrderLine, language: str, category: str | None = None) -> str:
-    """아이스 아메리카노 2잔 / 치즈케이크 1개 / 2 large iced lattes."""
-    if _lang(language) == "ko":
-        counter = "잔" if category is None or category.lower() in DRINK_CATEGORIES else "개"
+def format_line(line: OrderLine, counter: str | None = None) -> str:
+    """아이스 아메리카노 2잔 / 치즈케이크 1개 (a language with counter words) / 2 large iced lattes."""
+    if counter is not None:
         return f"{line.name} {line.quantity}{counter}"
     return f"{line.quantity} {_plural(line.name) if line.quantity != 1 else line.name}"
 
 
-def format_lines(lines: Iterable[OrderLine], language: str, categories: Mapping[str, str] | None = None) -> str:
-    parts = [format_line(line, language, (categories or {}).get(line.item_id)) for line in lines]
-    if _lang(language) == "ko" or len(parts) < 2:
+def format_lines(lines: Iterable[OrderLine], language: str, counters: Mapping[str, str] | None = None) -> str:
+    """``counters``: item id -> counter word (counting.item_counters)."""
+    lang = language_of(language)
+    parts = [format_line(line, counter_for(line.item_id, counters or {}, lang)) for line in lines]
+    if lang == "ko" or len(parts) < 2:
         return ", ".join(parts)
     return ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 def format_choices(choices: Iterable[str], language: str) -> str:
-    return TEXTS["or"][_lang(language)].join(choices)
+    return TEXTS["or"][language_of(language)].join(choices)
 
 
 def no_speech_reply(language: str) -> tuple[str, tuple[str, ...]]:

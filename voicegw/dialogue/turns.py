@@ -53,13 +53,13 @@ SURE = 0.9
 """Confidence above which options said alone, with nothing asked, change the newest line."""
 
 
-def readback(cart: Cart, language: str, categories: Mapping[str, str] | None = None) -> str:
+def readback(cart: Cart, language: str, counters: Mapping[str, str] | None = None) -> str:
     if not cart.lines:
         return R.text("cart_empty", language)
     return R.text(
         "cart_readback",
         language,
-        lines=R.format_lines(cart.lines, language, categories),
+        lines=R.format_lines(cart.lines, language, counters),
         total=R.format_money(cart.total, cart.currency, language),
     )
 
@@ -96,18 +96,18 @@ def apply_turn(
     menu: Menu | None = None,
     faq_answer: str | None = None,
     last_order_id: str | None = None,
-    categories: Mapping[str, str] | None = None,
+    counters: Mapping[str, str] | None = None,
 ) -> TurnOutcome:
     """Apply one understood turn to ``cart`` and the dialogue ``state``.
 
     ``menu``: the store's menu, to reprice changed lines and to ask for required options.
     ``faq_answer``: the answer to the FAQ ``understanding.candidates[0]`` names, looked up by the
     caller. ``last_order_id``: the session's latest order, for order.status on an empty cart.
-    ``categories``: item id -> menu category, for Korean counter words (잔, 개).
+    ``counters``: item id -> counter word (counting.item_counters), for 잔, 그릇, 개.
     A turn with a ``reason`` never changes the cart: a refused or unclear turn asks again.
     """
     state = state or DialogueState()
-    facts = _Facts(menu, language, faq_answer, last_order_id, categories)
+    facts = _Facts(menu, language, faq_answer, last_order_id, counters)
     outcome = _dispatch(cart, understanding, state, facts)
     if any(line.quantity > MAX_QUANTITY for line in outcome.cart.lines):  # 999 + 999 of one line
         too_many = understanding.model_copy(update={"reason": "too_many"})
@@ -123,7 +123,7 @@ class _Facts:
     lang: str
     faq_answer: str | None
     last_order_id: str | None
-    categories: Mapping[str, str] | None
+    counters: Mapping[str, str] | None
 
 
 def _dispatch(cart: Cart, u: Understanding, state: DialogueState, facts: _Facts) -> TurnOutcome:
@@ -134,7 +134,7 @@ def _dispatch(cart: Cart, u: Understanding, state: DialogueState, facts: _Facts)
             return answered
         state = state.model_copy(update={"offer": None})
     if state.pending is not None:
-        answered = clarify.answer_pending(cart, state, u, menu, lang, facts.categories)
+        answered = clarify.answer_pending(cart, state, u, menu, lang, facts.counters)
         if answered is not None:
             return answered
         if u.reason is not None or u.intent.name is IntentName.UNKNOWN:
@@ -145,7 +145,7 @@ def _dispatch(cart: Cart, u: Understanding, state: DialogueState, facts: _Facts)
         return clarify.ask_option(cart, u, state, menu, lang)
     if u.reason == "ambiguous_item" and u.either and (held := [c for c in u.either if in_cart(cart, c)]) and len(held) == 1:
         # "샌드위치는 데워서 주세요" with one of the sandwiches in the cart: that one
-        return _amend(cart, u.model_copy(update={"lines": (*u.lines, held[0]), "reason": None}), menu, lang, facts.categories)
+        return _amend(cart, u.model_copy(update={"lines": (*u.lines, held[0]), "reason": None}), menu, lang, facts.counters)
     if u.reason == "ambiguous_item" and u.candidates:
         return clarify.ask_choice(cart, u, state, lang)
     if u.reason is not None:
@@ -160,52 +160,52 @@ def _acting(facts: _Facts) -> offers.Act:
 
 
 def _intent_outcome(cart: Cart, u: Understanding, state: DialogueState, facts: _Facts) -> TurnOutcome:
-    menu, lang, categories = facts.menu, facts.lang, facts.categories
+    menu, lang, counters = facts.menu, facts.lang, facts.counters
     faq_answer, last_order_id = facts.faq_answer, facts.last_order_id
     ordering = R.quick_replies("ordering", lang)
     name = u.intent.name
     if name is IntentName.ORDER_ADD and u.lines and u.amends:
-        return _amend(cart, u, menu, lang, categories)
+        return _amend(cart, u, menu, lang, counters)
     if name is IntentName.ORDER_ADD and u.lines:
         new_cart = add_lines(cart, u.lines)
-        return TurnOutcome(new_cart, Reply(R.text("added", lang, lines=R.format_lines(u.lines, lang, categories)), ordering))
+        return TurnOutcome(new_cart, Reply(R.text("added", lang, lines=R.format_lines(u.lines, lang, counters)), ordering))
     if name is IntentName.ORDER_ADD and u.options:
-        return _options_alone(cart, u, menu, lang, categories)
+        return _options_alone(cart, u, menu, lang, counters)
     if name is IntentName.ORDER_CHANGE and (u.lines or u.options or u.held_quantity):
-        return _change(cart, u, menu, lang, categories)
+        return _change(cart, u, menu, lang, counters)
     if name is IntentName.ORDER_REMOVE and not u.lines and u.held_quantity:
         new_cart, done = reduce_newest(cart, u.held_quantity)
         if not done:
-            return _not_in_cart(cart, R.text("this_item", lang), lang, categories)
-        return _changed_reply(new_cart, done, "removed", lang, categories)
+            return _not_in_cart(cart, R.text("this_item", lang), lang, counters)
+        return _changed_reply(new_cart, done, "removed", lang, counters)
     if name is IntentName.ORDER_REMOVE and u.lines:
         new_cart, done = remove_lines(cart, u.lines)
         if not done:
-            return _not_in_cart(cart, u.lines[0].name, lang, categories)
-        return _changed_reply(new_cart, done, "removed", lang, categories)
+            return _not_in_cart(cart, u.lines[0].name, lang, counters)
+        return _changed_reply(new_cart, done, "removed", lang, counters)
     if name is IntentName.ORDER_CANCEL:
         return TurnOutcome(Cart(currency=cart.currency), Reply(R.text("cancelled", lang), R.quick_replies("start", lang)))
     if name is IntentName.ORDER_CONFIRM:
         if not cart.lines:
             reply = Reply(R.text("confirm_empty", lang), R.quick_replies("start", lang))
             return TurnOutcome(cart, reply, REASON_STATUS["empty_cart"], "empty_cart")
-        return TurnOutcome(cart, Reply(readback(cart, lang, categories)), submit=True)
+        return TurnOutcome(cart, Reply(readback(cart, lang, counters)), submit=True)
     if name is IntentName.ORDER_STATUS:
         if not cart.lines and last_order_id:
             text = R.text("last_order", lang, order_id=last_order_id, particle=R.topic_particle(last_order_id))
             return TurnOutcome(cart, Reply(text, R.quick_replies("start", lang)))
-        return TurnOutcome(cart, Reply(readback(cart, lang, categories), ordering if cart.lines else ()))
+        return TurnOutcome(cart, Reply(readback(cart, lang, counters), ordering if cart.lines else ()))
     if name is IntentName.FAQ:
         return offers.answer_question(cart, u, state, _acting(facts), faq_answer=faq_answer, menu=menu, language=lang)
     if name is IntentName.HANDOFF:
-        return _handoff(cart, state, lang, categories)
+        return _handoff(cart, state, lang, counters)
     if name is IntentName.GREETING:
         return TurnOutcome(cart, Reply(R.text("greeting", lang), R.quick_replies("start", lang)))
     return _reason_outcome(cart, u.model_copy(update={"reason": "not_understood"}), lang)
 
 
 def _change(
-    cart: Cart, u: Understanding, menu: Menu | None, lang: str, categories: Mapping[str, str] | None
+    cart: Cart, u: Understanding, menu: Menu | None, lang: str, counters: Mapping[str, str] | None
 ) -> TurnOutcome:
     """An item swap, new options or a new quantity for a line in the cart."""
     if u.replaced:
@@ -214,7 +214,7 @@ def _change(
             new_cart, done = apply_options(cart, u.options, menu, lang)
         if not done and u.lines and not u.by_change_word:  # "콜라 말고 사이다요" with no cola in the cart: just the new item
             lines = tuple(with_defaults(line, menu, lang) for line in u.lines)
-            text = R.text("added", lang, lines=R.format_lines(lines, lang, categories))
+            text = R.text("added", lang, lines=R.format_lines(lines, lang, counters))
             return TurnOutcome(add_lines(cart, lines), Reply(text, R.quick_replies("ordering", lang)),
                                intent=IntentName.ORDER_ADD)
     elif not u.lines and not u.options and u.held_quantity:
@@ -227,24 +227,24 @@ def _change(
             new_cart, done = swap_lines(cart, (old,), u.lines, menu, lang)  # 제로콜라로 바꿔 주세요: the cola becomes it
     if not done:
         said = u.lines[0].name if u.lines else R.text("this_item", lang)
-        return _not_in_cart(cart, said, lang, categories)
-    return _changed_reply(new_cart, done, "changed", lang, categories)
+        return _not_in_cart(cart, said, lang, counters)
+    return _changed_reply(new_cart, done, "changed", lang, counters)
 
 
 def _amend(
-    cart: Cart, u: Understanding, menu: Menu | None, lang: str, categories: Mapping[str, str] | None
+    cart: Cart, u: Understanding, menu: Menu | None, lang: str, counters: Mapping[str, str] | None
 ) -> TurnOutcome:
     """"베이글은 데워서 주세요": the bagel in the cart is warmed; with none there, one is added."""
     new_cart, done = change_lines(cart, u.lines, menu, lang)
     if done:
-        return replace(_changed_reply(new_cart, done, "changed", lang, categories), intent=IntentName.ORDER_CHANGE)
+        return replace(_changed_reply(new_cart, done, "changed", lang, counters), intent=IntentName.ORDER_CHANGE)
     lines = tuple(with_defaults(line, menu, lang) for line in u.lines)
-    text = R.text("added", lang, lines=R.format_lines(lines, lang, categories))
+    text = R.text("added", lang, lines=R.format_lines(lines, lang, counters))
     return TurnOutcome(add_lines(cart, lines), Reply(text, R.quick_replies("ordering", lang)))
 
 
 def _options_alone(
-    cart: Cart, u: Understanding, menu: Menu | None, lang: str, categories: Mapping[str, str] | None
+    cart: Cart, u: Understanding, menu: Menu | None, lang: str, counters: Mapping[str, str] | None
 ) -> TurnOutcome:
     """"아이스로요" with nothing asked: the newest line that takes it changes; when other words
     were not understood ("a small mocca with almond milk": an item the menu lacks) or the cart
@@ -252,30 +252,30 @@ def _options_alone(
     new_cart, done = (apply_options(cart, u.options, menu, lang, every_line=u.every_line)
                       if u.intent.confidence >= SURE else (cart, ()))
     if done:
-        outcome = _changed_reply(new_cart, done, "changed", lang, categories)
+        outcome = _changed_reply(new_cart, done, "changed", lang, counters)
         return replace(outcome, intent=IntentName.ORDER_CHANGE)
     quick = R.quick_replies("help", lang)
     return TurnOutcome(cart, Reply(R.text("missing_item", lang), quick), "needs_clarification", "missing_item")
 
 
 def _changed_reply(
-    new_cart: Cart, done: tuple[OrderLine, ...], key: str, lang: str, categories: Mapping[str, str] | None
+    new_cart: Cart, done: tuple[OrderLine, ...], key: str, lang: str, counters: Mapping[str, str] | None
 ) -> TurnOutcome:
-    said = R.format_lines(done, lang, categories)
-    text = R.text(key, lang, lines=said, particle=R.direction_particle(said), cart=readback(new_cart, lang, categories))
+    said = R.format_lines(done, lang, counters)
+    text = R.text(key, lang, lines=said, particle=R.direction_particle(said), cart=readback(new_cart, lang, counters))
     return TurnOutcome(new_cart, Reply(text, R.quick_replies("ordering", lang) if new_cart.lines else ()))
 
 
-def _not_in_cart(cart: Cart, said: str, lang: str, categories: Mapping[str, str] | None) -> TurnOutcome:
-    text = R.text("not_in_cart", lang, lines=said, particle=R.subject_particle(said), cart=readback(cart, lang, categories))
+def _not_in_cart(cart: Cart, said: str, lang: str, counters: Mapping[str, str] | None) -> TurnOutcome:
+    text = R.text("not_in_cart", lang, lines=said, particle=R.subject_particle(said), cart=readback(cart, lang, counters))
     reply = Reply(text, R.quick_replies("ordering", lang) if cart.lines else ())
     return TurnOutcome(cart, reply, REASON_STATUS["not_in_cart"], "not_in_cart")
 
 
-def _handoff(cart: Cart, state: DialogueState, lang: str, categories: Mapping[str, str] | None) -> TurnOutcome:
+def _handoff(cart: Cart, state: DialogueState, lang: str, counters: Mapping[str, str] | None) -> TurnOutcome:
     """A person takes over; the cart stays and goes with the session to them."""
     if cart.lines:
-        text = R.text("handoff_cart", lang, lines=R.format_lines(cart.lines, lang, categories),
+        text = R.text("handoff_cart", lang, lines=R.format_lines(cart.lines, lang, counters),
                       total=R.format_money(cart.total, cart.currency, lang))
     else:
         text = R.text("handoff", lang)
@@ -290,14 +290,14 @@ def order_placed(
     currency: str,
     *,
     language: str = R.DEFAULT_LANGUAGE,
-    categories: Mapping[str, str] | None = None,
+    counters: Mapping[str, str] | None = None,
 ) -> TurnOutcome:
     """The outcome once the caller has stored the order: an empty cart and the confirmation."""
     text = R.text(
         "order_placed",
         language,
         order_id=order_id,
-        lines=R.format_lines(lines, language, categories),
+        lines=R.format_lines(lines, language, counters),
         total=R.format_money(total, currency, language),
     )
     reply = Reply(text, R.quick_replies("after_order", language))

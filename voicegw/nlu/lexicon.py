@@ -57,8 +57,6 @@ class LanguageRules:
     """Spelling variants rewritten inside words before anything else (셋트 -> 세트, 주세여 -> 주세요)."""
     contractions: tuple[tuple[str, str], ...] = ()
     """Whole words that are a noun and a particle run together (걸로 -> 거로: 큰 걸로 = 큰 거로)."""
-    expansions: tuple[tuple[str, str], ...] = ()
-    """Whole words that stand for several menu words (아아 -> 아이스 아메리카노): ordering slang."""
     repair_words: frozenset[str] = frozenset()
     """A word between two quantities that takes the first one back (한 잔, 아니 두 잔 -> 두 잔)."""
     distributive_particles: frozenset[str] = frozenset()
@@ -134,7 +132,6 @@ def rules_from(data: RulesData, numbers: NumbersData, language: str) -> Language
         function_words=frozenset(data.function_words),
         spellings=tuple(data.spellings),
         contractions=tuple(data.contractions),
-        expansions=tuple(data.expansions),
         repair_words=frozenset(data.repair_words),
         distributive_particles=frozenset(data.distributive_particles),
         topic_particles=frozenset(data.topic_particles),

@@ -92,6 +92,8 @@ class Item(_Model):
     """Per-item defaults that override the group default (caramel macchiato: syrup=caramel)."""
     base_item: str | None = None
     """For a set: the single item it is built around, so "불고기버거 두 세트" finds the set."""
+    counter: str | None = None
+    """The word Korean replies count it in (잔, 그릇, 마리); unset, its category decides (counting.py)."""
 
     _names = field_validator("names")(_check_names)
 
@@ -112,6 +114,8 @@ class Menu(_Model):
     option_groups: list[OptionGroup] = Field(default_factory=list)
     items: list[Item] = Field(min_length=1)
     faq: list[FaqEntry] = Field(default_factory=list)
+    shorthands: dict[Language, dict[str, str]] = Field(default_factory=dict)
+    """A word the store's customers say for several menu words (아아: 아이스 아메리카노)."""
 
     @model_validator(mode="after")
     def _check_references(self) -> Menu:
@@ -120,6 +124,10 @@ class Menu(_Model):
         _unique([f.id for f in self.faq], "faq", "faq")
         for index, item in enumerate(self.items):
             self._check_item(("items", index), item)
+        for lang, words in self.shorthands.items():
+            for word, meaning in words.items():
+                if len(word.split()) != 1 or not meaning.split():
+                    raise MenuRefError(("shorthands", lang, word), "a shorthand is one word standing for menu words")
         return self
 
     def _check_item(self, loc: tuple[str | int, ...], item: Item) -> None:

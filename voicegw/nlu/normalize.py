@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -71,8 +72,10 @@ def clean(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
-def normalize(text: str, language: str, keep: frozenset[str] = frozenset()) -> Normalized:
-    """Normalise ``text`` in ``language``; words in ``keep`` (menu words) are never cut."""
+def normalize(text: str, language: str, keep: frozenset[str] = frozenset(),
+              shorthands: Mapping[str, str] | None = None) -> Normalized:
+    """Normalise ``text`` in ``language``; words in ``keep`` (menu words) are never cut, and a
+    menu's ``shorthands`` (아아) become the words they stand for."""
     rules = rules_for(language)
     cleaned = _join_names(_respell(clean(text), rules), keep)
     make_it = any(f" {phrase} " in f" {cleaned} " for phrase in rules.make_it_phrases)
@@ -81,7 +84,8 @@ def normalize(text: str, language: str, keep: frozenset[str] = frozenset()) -> N
     said = without_polite.split()
     stems = [_strip_word(word, rules, keep)[1] for word in said]  # 하나요 is a quantity too
     stripped = [piece for i, word in enumerate(said)
-                for piece in _pieces(word, rules, keep, before_quantity=_is_quantity(stems[i + 1:i + 3], rules))]
+                for piece in _pieces(word, rules, keep, shorthands or {},
+                                     before_quantity=_is_quantity(stems[i + 1:i + 3], rules))]
     request = request or any(polite for *_, polite in stripped)
     words = [(surface, stem, particle) for surface, stem, particle, _ in stripped]
     tokens = _tidy_boundaries(_distribute(_take_back(_merge_units(_classify(words, rules), rules), rules), rules))
@@ -130,14 +134,14 @@ def _respell(text: str, rules: LanguageRules) -> str:
     return text
 
 
-def _pieces(word: str, rules: LanguageRules, keep: frozenset[str],
+def _pieces(word: str, rules: LanguageRules, keep: frozenset[str], shorthands: Mapping[str, str],
             before_quantity: bool) -> list[tuple[str, str, str, bool]]:
     """One spoken word as (surface, stem, particle, polite) pieces: usually one; several when it is
-    slang for several menu words (아아) or menu words and a quantity run together by the recogniser
-    (아이스아메리카노두잔 -> 아이스 아메리카노 두잔)."""
+    the menu's shorthand for several menu words (아아) or menu words and a quantity run together by
+    the recogniser (아이스아메리카노두잔 -> 아이스 아메리카노 두잔)."""
     word = dict(rules.contractions).get(word, word)
     surface, stem, particle, polite = _strip_word(word, rules, keep)
-    parts = dict(rules.expansions).get(stem, "").split() or _split_run(stem, rules, keep, before_quantity)
+    parts = shorthands.get(stem, "").split() or _split_run(stem, rules, keep, before_quantity)
     if not parts:
         return [(surface, stem, particle, polite)]
     pieces = [_strip_word(part, rules, keep) for part in parts]

@@ -60,7 +60,6 @@ class RulesData(_Data):
     number_homophones: dict[str, int] = {}
     spellings: list[tuple[str, str]] = []
     contractions: list[tuple[str, str]] = []
-    expansions: list[tuple[str, str]] = []
     slips: list[tuple[str, str]] = []
     quantity_follows_item: bool = True
     min_stem_chars: int = 2
@@ -118,6 +117,17 @@ class DefaultFaqData(_Data):
     answer: str = Field(min_length=1)
 
 
+class CountersData(_Data):
+    """The counter word replies put after a quantity (아메리카노 2잔, 떡볶이 1개)."""
+
+    by_category: dict[str, list[str]] = {}
+    """Counter -> the general category words it counts (잔: coffee, drink, 음료)."""
+    default: str = Field(min_length=1)
+    """For any other category."""
+    without_menu: str = Field(min_length=1)
+    """With no menu at hand (a reply rebuilt from stored lines)."""
+
+
 class LanguagePack(_Data):
     language: str = Field(min_length=2)
     rules: RulesData
@@ -127,6 +137,8 @@ class LanguagePack(_Data):
     """Intent key -> phrases (``x*`` = prefix), see phrases.py for the keys."""
     faq: FaqData = FaqData()
     default_faq: list[DefaultFaqData] = []
+    reply_counters: CountersData | None = None
+    """Only for languages that count with counter words."""
 
 
 class ConceptData(_Data):

@@ -196,7 +196,7 @@ def _with_feelings(u: Understanding, r: Reading) -> Understanding:
 
 def read(text: str, compiled: CompiledMenu, language: str) -> Reading:
     rules = rules_for(language)
-    normalized = normalize(text, language, compiled.keep)
+    normalized = normalize(text, language, compiled.keep, compiled.menu.shorthands.get(language))
     terms = terms_of(normalized.tokens, language, compiled.keep)
     tagged = tag(normalized.tokens, compiled.index, rules.grammar_words, rules.closing_particles)
     phrases = find_phrases(normalized.tokens, compiled, language)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
+from voicegw.nlu.counting import item_counters
 from voicegw.nlu.menu import Item, Menu, OptionGroup, display_name
-
-KO_COUNTERS = {"coffee": "잔", "espresso": "잔", "tea": "잔", "non_coffee": "잔", "drink": "잔"}
-"""Counter word per item category in the Korean sample sentence; others take 개."""
 
 
 def menu_vocabulary(menu: Menu, language: str) -> list[str]:
@@ -28,10 +26,11 @@ def menu_prompt(menu: Menu, language: str) -> str:
     prefix = " ".join(_non_default_word(g, language, menu.language) for g in _name_groups(menu, first))
     name_a = " ".join(filter(None, (prefix, display_name(first.names, language, menu.language))))
     if language == "ko":
-        sentence = f"{name_a} 두 {KO_COUNTERS.get(first.category, '개')}"
+        counters = item_counters(menu, language)
+        sentence = f"{name_a} 두 {counters[first.id]}"
         if second is not None:
             name_b = display_name(second.names, language, menu.language)
-            sentence += f", {name_b} 한 {KO_COUNTERS.get(second.category, '개')}"
+            sentence += f", {name_b} 한 {counters[second.id]}"
         return sentence + " 주세요."
     sentence = f"Can I get two {name_a}s"
     if second is not None:
