@@ -178,3 +178,63 @@ def test_no_line_holds_more_than_the_most_one_order_can() -> None:
     _, out = s.say("아메리카노 한 잔 더 주세요")
     assert (out.status, out.reason) == ("rejected", "too_many")
     assert [l.quantity for l in s.cart.lines] == [999]
+
+
+def test_a_yes_to_getting_staff_hands_off_and_never_places_the_order() -> None:
+    s = Session("coffee-en", "en")
+    s.say("a latte please")
+    _, out = s.say("does the latte have banana in it?")  # the menu does not say
+    assert "member of staff" in out.reply.text and s.state.offer is not None
+    _, out = s.say("yes")
+    assert out.handoff and not out.submit and s.cart.lines
+
+
+def test_a_price_asked_of_a_group_without_a_default_names_each_value() -> None:
+    _, out = Session("bagel-en", "en").say("how much is extra spread?")
+    assert out.status == "ok" and out.reply.text.count("extra") >= 2
+
+
+def test_an_offer_names_what_a_quantity_alone_would_change() -> None:
+    s = Session("cafe-ko", "ko")
+    s.say("아메리카노 세 잔 주세요")
+    _, out = s.say("하나 빼도 되나요?")
+    assert out.reply.text.startswith("아메리카노 1잔 빼 드릴까요")
+    _, out = s.say("네")
+    assert s.items()[0][1] == 2
+
+
+def test_an_offer_to_change_every_line_changes_every_line_on_yes() -> None:
+    s = Session("cafe-ko", "ko")
+    s.say("아메리카노 한 잔이랑 카페라떼 한 잔")
+    s.say("전부 라지로 바꾸면 추가 요금 있나요?")
+    s.say("네")
+    assert [options["size"] for _, _, options in s.items()] == ["large", "large"]
+
+
+def test_a_line_amended_and_a_new_item_in_one_breath() -> None:
+    s = Session("cafe-ko", "ko")
+    s.say("크루아상 하나")
+    _, out = s.say("크루아상은 데워서 주시고 아메리카노 한 잔이요")
+    assert [(item, qty) for item, qty, _ in s.items()] == [("croissant", 1), ("americano", 1)]
+    assert s.items()[0][2]["warming"] == "warmed" and "바꾸고" in out.reply.text
+
+
+def test_an_item_named_as_ordered_but_not_in_the_cart_asks_its_required_option() -> None:
+    s = Session("bagel-en", "en")
+    _, out = s.say("cream cheese on the bagel")
+    assert (out.status, out.reason) == ("needs_clarification", "missing_option") and out.reply.quick_replies
+    s.say("everything")
+    assert s.items() == [("bagel", 1, {"bagel_kind": "everything", "toasted": "not_toasted", "spread": "plain_cc"})]
+
+
+def test_both_of_them_is_every_line() -> None:
+    s = Session("cafe-ko", "ko")
+    s.say("아메리카노 한 잔이랑 카페라떼 한 잔")
+    s.say("둘 다 아이스로 해 주세요")
+    assert [options["temperature"] for _, _, options in s.items()] == ["ice", "ice"]
+
+
+def test_the_price_of_a_sold_out_item_says_so_and_offers_nothing() -> None:
+    s = Session("bagel-en", "en")
+    _, out = s.say("how much is the whitefish salad sandwich?")
+    assert "$13.95" in out.reply.text and "sold out" in out.reply.text and s.state.offer is None

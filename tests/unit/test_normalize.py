@@ -6,7 +6,8 @@ import pytest
 
 from voicegw.nlu.matcher import AliasIndex, Target, match_key, to_jamo
 from voicegw.nlu.normalize import normalize
-from voicegw.nlu.numerals import parse_ko_native, parse_ko_sino, parse_number
+from voicegw.nlu.numerals import parse_native, parse_number, parse_sino
+from voicegw.nlu.packs import pack
 
 
 @pytest.mark.parametrize(
@@ -15,13 +16,13 @@ from voicegw.nlu.numerals import parse_ko_native, parse_ko_sino, parse_number
      ("열", 10), ("열한", 11), ("열두", 12), ("열다섯", 15), ("스무", 20), ("스물두", 22), ("아메리카노", None)],
 )
 def test_korean_native_numerals(word: str, value: int | None) -> None:
-    assert parse_ko_native(word) == value
+    assert parse_native(word, pack("ko").numbers) == value
 
 
 @pytest.mark.parametrize(("word", "value"), [("일", 1), ("이", 2), ("오", 5), ("십", 10), ("십이", 12),
                                              ("이십", 20), ("이십삼", 23), ("삼삼", None), ("라떼", None)])
 def test_sino_korean_numerals(word: str, value: int | None) -> None:
-    assert parse_ko_sino(word) == value
+    assert parse_sino(word, pack("ko").numbers) == value
 
 
 def test_ambiguous_korean_words_need_a_counter() -> None:

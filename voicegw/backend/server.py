@@ -170,7 +170,7 @@ def _run_turn(
     faq_answer = None
     if u.intent.name is IntentName.FAQ and u.candidates and u.reason is None:
         entry = storage.get_faq(store, u.candidates[0])
-        faq_answer = entry.answer(language) if entry is not None else builtin_answer(u.candidates[0], language)
+        faq_answer = entry.answer(language) if entry is not None else builtin_answer(u.candidates[0], R.language_of(language))
     key = scoped_idempotency_key(store, session, extra.idempotency_key) if extra.idempotency_key else None
     with storage.session_turn(store, session) as turn:
         cart = turn.cart or Cart(currency=currency)

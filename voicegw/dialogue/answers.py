@@ -1,13 +1,13 @@
 """Answers to questions about menu items, from the menu itself: what an item or an option costs,
 and whether an option comes in an item or can be had on it. The menu lists options, not
-recipes, so anything else ("is there banana in it?") is not answered here: the customer is
-offered a person instead of a guess. Pure."""
+recipes, so anything else ("is there banana in it?") is not answered here: the dialogue offers
+a person instead of a guess (offers.py). Pure."""
 
 from __future__ import annotations
 
 from voicegw.dialogue import replies as R
-from voicegw.nlu.menu import Item, Menu, display_name
-from voicegw.nlu.types import Asked, Asks, LineOption
+from voicegw.nlu.menu import Item, Menu, OptionValue, display_name
+from voicegw.nlu.types import ANY_VALUE, Asked, Asks, LineOption
 
 
 def menu_answer(asked: Asked, asks: Asks, menu: Menu, language: str) -> str | None:
@@ -28,12 +28,21 @@ def _price_of(item_id: str, options: tuple[LineOption, ...], menu: Menu, languag
         return " ".join(_option_price(option, menu, language) for option in options)
     item = menu.item(item_id)
     name = display_name(item.names, language, menu.language)
-    return R.text("price_item", language, item=name, particle=R.topic_particle(name),
-                  price=R.format_money(item.price, menu.currency, language))
+    price = R.text("price_item", language, item=name, particle=R.topic_particle(name),
+                   price=R.format_money(item.price, menu.currency, language))
+    if not item.available:  # the price, and that it cannot be had today
+        return f"{price} {R.text('sold_out', language, item=name, particle=R.topic_particle(name))}"
+    return price
 
 
 def _option_price(option: LineOption, menu: Menu, language: str) -> str:
-    value = menu.group(option.group).value(option.value)
+    """The price of the value said; of each value, when only the group was ("how much is extra spread?")."""
+    group = menu.group(option.group)
+    values = group.values if option.value == ANY_VALUE else [group.value(option.value)]
+    return " ".join(_value_price(value, menu, language) for value in values)
+
+
+def _value_price(value: OptionValue, menu: Menu, language: str) -> str:
     name = display_name(value.names, language, menu.language)
     if value.price == 0:
         return R.text("price_free", language, option=name, particle=R.topic_particle(name))
@@ -46,9 +55,16 @@ def _contents(item: Item, option: LineOption, menu: Menu, language: str) -> str 
     takes); None when the menu does not say."""
     if option.group not in item.option_groups:
         return None
-    group = menu.group(option.group)
-    name = display_name(group.value(option.value).names, language, menu.language)
+    name = option_name(option, menu, language)
     item_name = display_name(item.names, language, menu.language)
     if menu.default_value(item, option.group) == option.value:
         return R.text("contents_default", language, item=item_name, option=name, particle=R.subject_particle(name))
     return R.text("contents_optional", language, item=item_name, option=name, particle=R.object_particle(name))
+
+
+def option_name(option: LineOption, menu: Menu, language: str) -> str:
+    """The value's name; the group's when the option stands for whichever value a line has."""
+    group = menu.group(option.group)
+    if option.value == ANY_VALUE:
+        return display_name(group.names, language, menu.language) if group.names else group.id
+    return display_name(group.value(option.value).names, language, menu.language)

@@ -82,7 +82,7 @@ def reask(cart: Cart, state: DialogueState, language: str, menu: Menu | None) ->
         quick = R.quick_replies("staff", language)
         reason = "missing_option" if pending.kind == "option" else "ambiguous_item"
         return TurnOutcome(cart, Reply(text, quick), "not_understood", reason,
-                           state=state.model_copy(update={"pending": None}))
+                           state=state.model_copy(update={"pending": None}).offering_staff())
     again = pending.model_copy(update={"asked": pending.asked + 1})
     choices = pending.choices
     if pending.kind == "option" and menu is not None and pending.group is not None:

@@ -23,6 +23,7 @@ def settle(outcome: TurnOutcome, u: Understanding, state: DialogueState, languag
     reply = outcome.reply
     if outcome.reason == "frustrated":
         reply = Reply(R.text("frustrated", language), R.quick_replies("frustrated", language))
+        current = current.offering_staff()
     elif u.sentiment == "frustrated":
         reply = Reply(f"{R.text('empathy', language)} {reply.text}", with_staff(reply.quick_replies, language))
     elif outcome.failed and failures >= FAILURES_BEFORE_OFFER:

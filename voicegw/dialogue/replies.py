@@ -27,6 +27,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "ko": "{lines}{particle} 바꿨어요. {cart}",
         "en": "Changed to {lines}. {cart}",
     },
+    "changed_and_added": {
+        "ko": "{lines}{particle} 바꾸고 {added} 담았어요. {cart}",
+        "en": "Changed to {lines} and added {added}. {cart}",
+    },
     "not_in_cart": {
         "ko": "장바구니에 {lines}{particle} 없어요. {cart}",
         "en": "There is no {lines} in your cart. {cart}",

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from voicegw.nlu.types import Offer, OrderLine
+from voicegw.nlu.types import IntentName, Offer, OrderLine
 
 
 class _Frozen(BaseModel):
@@ -41,3 +41,8 @@ class DialogueState(_Frozen):
     """Turns in a row that the bot did not understand or had to ask about."""
     handed_off: bool = False
     """A person was asked to take over this session."""
+
+    def offering_staff(self) -> DialogueState:
+        """After a reply that asks "shall I get a member of staff?": a yes hands the session
+        off (and never reads as "yes, place my order")."""
+        return self.model_copy(update={"offer": Offer(intent=IntentName.HANDOFF)})

@@ -145,7 +145,8 @@ def _dispatch(cart: Cart, u: Understanding, state: DialogueState, facts: _Facts)
         return clarify.ask_option(cart, u, state, menu, lang)
     if u.reason == "ambiguous_item" and u.either and (held := [c for c in u.either if in_cart(cart, c)]) and len(held) == 1:
         # "샌드위치는 데워서 주세요" with one of the sandwiches in the cart: that one
-        return _amend(cart, u.model_copy(update={"lines": (*u.lines, held[0]), "reason": None}), menu, lang, facts.counters)
+        amend = u.model_copy(update={"lines": (*u.lines, held[0]), "amending": (*u.amending, len(u.lines)), "reason": None})
+        return _amend(cart, amend, state, menu, lang, facts.counters)
     if u.reason == "ambiguous_item" and u.candidates:
         return clarify.ask_choice(cart, u, state, lang)
     if u.reason is not None:
@@ -165,7 +166,7 @@ def _intent_outcome(cart: Cart, u: Understanding, state: DialogueState, facts: _
     ordering = R.quick_replies("ordering", lang)
     name = u.intent.name
     if name is IntentName.ORDER_ADD and u.lines and u.amends:
-        return _amend(cart, u, menu, lang, counters)
+        return _amend(cart, u, state, menu, lang, counters)
     if name is IntentName.ORDER_ADD and u.lines:
         new_cart = add_lines(cart, u.lines)
         return TurnOutcome(new_cart, Reply(R.text("added", lang, lines=R.format_lines(u.lines, lang, counters)), ordering))
@@ -232,15 +233,44 @@ def _change(
 
 
 def _amend(
-    cart: Cart, u: Understanding, menu: Menu | None, lang: str, counters: Mapping[str, str] | None
+    cart: Cart, u: Understanding, state: DialogueState, menu: Menu | None, lang: str,
+    counters: Mapping[str, str] | None,
 ) -> TurnOutcome:
-    """"베이글은 데워서 주세요": the bagel in the cart is warmed; with none there, one is added."""
-    new_cart, done = change_lines(cart, u.lines, menu, lang)
-    if done:
-        return replace(_changed_reply(new_cart, done, "changed", lang, counters), intent=IntentName.ORDER_CHANGE)
-    lines = tuple(with_defaults(line, menu, lang) for line in u.lines)
-    text = R.text("added", lang, lines=R.format_lines(lines, lang, counters))
-    return TurnOutcome(add_lines(cart, lines), Reply(text, R.quick_replies("ordering", lang)))
+    """"베이글은 데워서 주세요": the bagel in the cart is warmed; with none there, one is ordered
+    (asking for a required option it lacks). New items said in the same breath are added."""
+    new_cart, changed, added = cart, [], []
+    for i, line in enumerate(u.lines):
+        if i not in u.amending:
+            added.append(line)
+            continue
+        new_cart, done = change_lines(new_cart, (line,), menu, lang)
+        if done:
+            changed += done
+        else:
+            added.append(with_defaults(line, menu, lang))
+    if menu is not None and (group := _first_missing(added, menu)) is not None:
+        ask = u.model_copy(update={"lines": tuple(added), "amending": (), "reason": "missing_option",
+                                   "missing_group": group, "candidates": menu.value_names(group, lang)})
+        return clarify.ask_option(new_cart, ask, state, menu, lang)
+    new_cart = add_lines(new_cart, tuple(added))
+    if not changed:
+        text = R.text("added", lang, lines=R.format_lines(added, lang, counters))
+        return TurnOutcome(new_cart, Reply(text, R.quick_replies("ordering", lang)))
+    outcome = _changed_reply(new_cart, tuple(changed), "changed", lang, counters)
+    if added:
+        said = R.format_lines(changed, lang, counters)
+        text = R.text("changed_and_added", lang, lines=said, particle=R.direction_particle(said),
+                      added=R.format_lines(added, lang, counters), cart=readback(new_cart, lang, counters))
+        outcome = replace(outcome, reply=Reply(text, outcome.reply.quick_replies))
+    return replace(outcome, intent=IntentName.ORDER_CHANGE)
+
+
+def _first_missing(lines: list[OrderLine], menu: Menu) -> str | None:
+    """The first required option group a line lacks."""
+    for line in lines:
+        if (group := menu.missing_required(menu.item(line.item_id), (o.group for o in line.options))) is not None:
+            return group
+    return None
 
 
 def _options_alone(

@@ -52,7 +52,7 @@ def add(r: Reading) -> Understanding:
     lines: list[OrderLine] = []
     sold_out: list[Item] = []
     unclear: tuple[Segment, tuple[Item, ...]] | None = None
-    amends = False
+    amending: list[int] = []
     for seg in r.segments:
         if unclear is None and (choices := ambiguous_items(seg, r.ctx)):
             unclear = (seg, choices)
@@ -60,8 +60,9 @@ def add(r: Reading) -> Understanding:
         item = segment_item(seg, r.ctx)
         if item.available:
             amend = refers_to_cart(seg, r.ctx, r.normalized.make_it)  # only what was said: the cart's line keeps the rest
-            lines += [build_line(part, item, r.ctx, with_defaults=not amend) for part in split_portions(seg)]
-            amends = amends or amend
+            said = [build_line(part, item, r.ctx, with_defaults=not amend) for part in split_portions(seg)]
+            amending += range(len(lines), len(lines) + len(said)) if amend else []
+            lines += said
         else:
             sold_out.append(item)
     intent = Intent(name=IntentName.ORDER_ADD, confidence=round(_match_quality(r) * _coverage_factor(r), 3))
@@ -74,12 +75,14 @@ def add(r: Reading) -> Understanding:
             if refers_to_cart(seg, r.ctx, r.normalized.make_it) else ()
         return Understanding(intent=intent, lines=tuple(lines), reason="ambiguous_item", either=either,
                              candidates=item_names(choices, r.ctx), held_quantity=quantity(seg, r.ctx))
-    for line in () if amends else lines:  # a line amended in the cart has its required options
+    for i, line in enumerate(lines):
+        if i in amending:
+            continue  # the cart's line has its required options; the dialogue asks if there is none
         named = (o.group for o in line.options)
         if (group := r.ctx.menu.missing_required(r.ctx.menu.item(line.item_id), named)) is not None:
             return Understanding(intent=intent, lines=tuple(lines), reason="missing_option",
                                  candidates=r.ctx.menu.value_names(group, r.ctx.language), missing_group=group)
-    return Understanding(intent=intent, lines=tuple(lines), amends=amends)
+    return Understanding(intent=intent, lines=tuple(lines), amending=tuple(amending))
 
 
 def change(r: Reading) -> Understanding:

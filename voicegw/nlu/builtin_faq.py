@@ -13,10 +13,6 @@ from functools import cache
 from voicegw.nlu.menu import FaqEntry
 from voicegw.nlu.packs import LANGUAGES, pack
 
-PREFIX = "builtin."
-"""Built-in entry ids start with this (builtin.cancel_order); a store's own ids never need to."""
-
-
 @cache
 def builtin_topics() -> dict[str, str]:
     """Built-in entry id -> the concept it is about (cancel, refund, ...)."""
@@ -44,7 +40,3 @@ def builtin_answer(faq_id: str, language: str) -> str | None:
         if entry.id == faq_id:
             return entry.answer.get(language) or entry.answer.get("en")  # type: ignore[call-overload]
     return None
-
-
-def is_builtin(faq_id: str) -> bool:
-    return faq_id.startswith(PREFIX)

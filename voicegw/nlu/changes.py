@@ -1,5 +1,7 @@
 """What a change or a short answer says: which lines are replaced, which options were named
-without an item, which item names are ambiguous, which required options are missing. Pure."""
+without an item, which item names are ambiguous, whether an item is named as one in the cart
+(refers_to_cart) or as what a line becomes (named_as_target), and whether a quantity is said to
+replace the one ordered (setting_quantity). Pure."""
 
 from __future__ import annotations
 

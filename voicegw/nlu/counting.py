@@ -29,7 +29,7 @@ def counter_for(item_id: str, counters: Mapping[str, str], language: str) -> str
 
 
 def _by_category(category: str, counting: CountersData) -> str:
-    word = category.strip().lower()
+    word = category.strip().lower().replace("_", "-")  # non_coffee is non-coffee
     return next((c for c, categories in counting.by_category.items() if word in categories), counting.default)
 
 

@@ -38,10 +38,6 @@ class LanguageRules:
     number_homophones: tuple[tuple[str, int], ...] = ()
     """ASR slips that stand for a number in quantity position only: first in a clause and right
     before an item, size or temperature word (to lattes -> 2, free croissants -> 3; slots.py)."""
-    slips: tuple[tuple[str, str], ...] = ()
-    """Words Whisper writes for a menu word across a word break ("a nice latte" for "an iced
-    latte", "oatmeal" for "oat milk"), read as that word only where it fills an option slot of the
-    item in its clause (slots.py)."""
     attach_back_particles: frozenset[str] = frozenset()
     """A particle that ties an option to the item before it (아메리카노 아이스로)."""
     attach_back_words: frozenset[str] = frozenset()
@@ -124,7 +120,6 @@ def rules_from(data: RulesData, numbers: NumbersData, language: str) -> Language
         set_counters=frozenset(data.set_counters),
         ounce_words=frozenset(data.ounce_words),
         number_homophones=tuple(data.number_homophones.items()),
-        slips=tuple(data.slips),
         attach_back_particles=frozenset(data.attach_back_particles),
         attach_back_words=frozenset(data.attach_back_words),
         replaced_after=frozenset(data.replaced_after),
@@ -153,7 +148,6 @@ def rules_from(data: RulesData, numbers: NumbersData, language: str) -> Language
 
 
 RULES = {language: rules_from(pack(language).rules, pack(language).numbers, language) for language in LANGUAGES}
-KO, EN = RULES["ko"], RULES["en"]
 
 AMOUNT_WORDS: dict[str, tuple[str, ...]] = {
     level: tuple(word for language in LANGUAGES for word in pack(language).amounts.get(level, ()))
@@ -165,4 +159,4 @@ a Korean speaker at an English store may still say 많이."""
 
 def rules_for(language: str) -> LanguageRules:
     """The rules for ``language``; unknown languages fall back to English word handling."""
-    return RULES.get(language, EN)
+    return RULES.get(language, RULES["en"])

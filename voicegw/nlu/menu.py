@@ -116,6 +116,9 @@ class Menu(_Model):
     faq: list[FaqEntry] = Field(default_factory=list)
     shorthands: dict[Language, dict[str, str]] = Field(default_factory=dict)
     """A word the store's customers say for several menu words (아아: 아이스 아메리카노)."""
+    misheard: dict[Language, dict[str, str]] = Field(default_factory=dict)
+    """What speech recognition writes for an option's name ("a nice latte" for "an iced latte",
+    oatmeal for oat milk): read as that option only where the item ordered takes it (slots.py)."""
 
     @model_validator(mode="after")
     def _check_references(self) -> Menu:
@@ -128,6 +131,10 @@ class Menu(_Model):
             for word, meaning in words.items():
                 if len(word.split()) != 1 or not meaning.split():
                     raise MenuRefError(("shorthands", lang, word), "a shorthand is one word standing for menu words")
+        for lang, heard in self.misheard.items():
+            for word, name in heard.items():
+                if len(word.split()) != 1 or not name.split():
+                    raise MenuRefError(("misheard", lang, word), "a misheard word is one word standing for an option's name")
         return self
 
     def _check_item(self, loc: tuple[str | int, ...], item: Item) -> None:

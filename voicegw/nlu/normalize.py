@@ -122,7 +122,7 @@ def _join_names(text: str, keep: frozenset[str]) -> str:
     """Runs of words of menu names (``keep`` entries with spaces: "black and white", "그냥 우유")
     become one word, so "and" inside a name does not start a new line and a filler that begins
     a name is not dropped. The last word may carry a particle or plural (그냥 우유로, black and whites)."""
-    for run in (entry for entry in keep if " " in entry):
+    for run in sorted((entry for entry in keep if " " in entry), key=lambda e: (-len(e), e)):  # longest first, reproducibly
         if run in text:
             text = re.sub(rf"(?<!\S){re.escape(run)}", run.replace(" ", JOINER), text)
     return text

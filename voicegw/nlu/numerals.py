@@ -28,14 +28,6 @@ def parse_sino(word: str, numbers: NumbersData) -> int | None:
     return digits.get(head, 1) * 10 + digits.get(tail, 0)
 
 
-def parse_ko_native(word: str) -> int | None:
-    return parse_native(word, pack("ko").numbers)
-
-
-def parse_ko_sino(word: str) -> int | None:
-    return parse_sino(word, pack("ko").numbers)
-
-
 def parse_number(word: str, language: str, before_counter: bool) -> int | None:
     """The quantity ``word`` names, if any; ambiguous words count only before a counter."""
     if word.isdigit():

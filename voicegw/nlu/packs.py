@@ -2,8 +2,8 @@
 
 One file per language holds how its speakers order, count, ask and change their minds; a file of
 concepts says what FAQ questions are about, whatever the language. They are read and validated
-once per process; the modules that use them (lexicon, numerals, phrases, faq_concepts) build
-their tables from here. Adding a language is adding a file, not an ``if`` in the parser.
+once per process; the modules that use them (lexicon, numerals, phrases, faq_concepts,
+builtin_faq, counting) build their tables from here. Adding a language is adding a file, not an ``if`` in the parser.
 """
 
 from __future__ import annotations
@@ -60,7 +60,6 @@ class RulesData(_Data):
     number_homophones: dict[str, int] = {}
     spellings: list[tuple[str, str]] = []
     contractions: list[tuple[str, str]] = []
-    slips: list[tuple[str, str]] = []
     quantity_follows_item: bool = True
     min_stem_chars: int = 2
 

@@ -64,6 +64,11 @@ class Reading:
         return asks(self)
 
     @cached_property
+    def as_question(self) -> Understanding | None:
+        """The ``faq`` turn when it asks about something the bot does or the menu tells (questions.py)."""
+        return question(self, self.acting) if self.asks else None
+
+    @cached_property
     def acting(self) -> Understanding:
         """What the words would do said as a request: the first acting decision that applies."""
         return _first(ACTING, self)
@@ -246,6 +251,6 @@ ACTING: Decisions = (
 # offers what its words would do (questions.py); then the words as a request.
 DECISIONS: Decisions = (
     (lambda r: is_faq(r.faq), faq),
-    (lambda r: r.asks and question(r, r.acting) is not None, lambda r: question(r, r.acting)),  # type: ignore[arg-type, return-value]
+    (lambda r: r.as_question is not None, lambda r: r.as_question),  # type: ignore[return-value]
     *ACTING,
 )

@@ -4,8 +4,8 @@ A phrase ending in ``*`` matches words that start with it (되나* covers 되나
 match whole words, spacing ignored (주문취소 = 주문 취소). Each phrase is normalised like speech
 before use. Keys: ``cancel`` (whole order, or an item when one is named), ``remove`` (an item),
 ``confirm``, ``handoff``, ``greeting``, ``change`` (an item or option in the cart becomes another),
-``status`` (read back the cart or the last order), and ``frustrated`` (anger or impatience,
-answered with empathy and the offer of a person). Whether a question asks an FAQ is read by
+``status`` (read back the cart or the last order), ``frustrated`` (anger or impatience,
+answered with empathy and the offer of a person), and ``yes`` / ``no`` (the answer to an offer). Whether a question asks an FAQ is read by
 faq_terms.py.
 """
 

@@ -33,11 +33,12 @@ def asks(r: Reading) -> bool:
     asking = r.form == "ask" or (r.form == "yes_no" and not _polite_request(r))
     if asking:
         return True
-    return r.form != "command" and r.normalized.question and (menu_question(r) is not None or any(map(r.phrases.has, ACTION_PHRASES)))
+    return (r.form != "command" and r.normalized.question and not _polite_request(r)
+            and (menu_question(r) is not None or any(map(r.phrases.has, ACTION_PHRASES))))
 
 
 def _polite_request(r: Reading) -> bool:
-    if menu_question(r) is not None or not (r.segments or r.options):
+    if menu_question(r) is not None or not (r.segments or r.options or r.sets_quantity):
         return False
     said = f" {r.normalized.cleaned} "
     return any(f" {phrase} " in said or (not phrase.isascii() and phrase in said)
@@ -58,8 +59,7 @@ def offer_of(acting: Understanding) -> Offer | None:
     never offered: "주문 바꾸려면 어떻게 해요?" names the order, not the wish to send it."""
     if acting.intent.name not in OFFERED or acting.reason is not None:
         return None
-    return Offer(intent=acting.intent.name, lines=acting.lines, options=acting.options,
-                 replaced=acting.replaced, held_quantity=acting.held_quantity)
+    return Offer(intent=acting.intent.name, **{name: getattr(acting, name) for name in Offer.model_fields if name != "intent"})
 
 
 def question(r: Reading, acting: Understanding) -> Understanding | None:
@@ -72,7 +72,7 @@ def question(r: Reading, acting: Understanding) -> Understanding | None:
     offer = offer_of(acting)
     if kind == "contents" and offer is not None and offer.intent is IntentName.ORDER_ADD:
         offer = None  # "is there egg in the tteokbokki?" asks about it, it does not want one
-    if offer is None and kind == "price" and asked is not None:
+    if offer is None and kind == "price" and asked is not None and acting.reason is None:  # not a sold-out item
         offer = _priced_offer(r, asked)
     if offer is None and asked is None and acting.intent.name not in ACTIONS:
         return None  # a question the words would not act on: answered as they are (status, talk)

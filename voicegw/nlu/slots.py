@@ -1,8 +1,8 @@
 """Words read by their place in an English order, after tagging: quantity homophones ("free
-croissants"), a misheard size before an item ("for garage coffee"), known slips across a word
-break ("a nice latte", "with oatmeal"), and an item name that sits where an option goes ("with
-lots of mocha milk"). Languages whose quantity follows the item
-(Korean) have no such slots, so their spans pass through unchanged."""
+croissants"), a misheard size before an item ("for garage coffee"), the menu's misheard option
+names ("a nice latte", "with oatmeal"), and an item name that sits where an option goes ("with
+lots of mocha milk"). Languages whose quantity follows the item (Korean) have only the menu's
+misheard names."""
 
 from __future__ import annotations
 
@@ -18,12 +18,12 @@ from voicegw.nlu.tagger import Span
 def fill_slots(spans: list[Span], tokens: tuple[Token, ...], menu: Menu, index: AliasIndex,
                rules: LanguageRules) -> list[Span]:
     """``spans`` with slot words re-read; pure, the input list is not changed."""
+    spans = _misheard_options(spans, tokens, menu, index, rules)
     if rules.quantity_follows_item:
         return spans
     spans = _sizes_by_rhyme(spans, tokens, menu, index, rules)
     spans = _misheard_units(spans, tokens, index, rules)
     spans = _homophone_quantities(spans, tokens, menu, rules)
-    spans = _known_slips(spans, tokens, menu, index, rules)
     return _items_in_option_slots(spans, tokens, menu, rules)
 
 
@@ -119,12 +119,14 @@ def _homophone_quantities(spans: list[Span], tokens: tuple[Token, ...], menu: Me
     return out
 
 
-def _known_slips(spans: list[Span], tokens: tuple[Token, ...], menu: Menu, index: AliasIndex,
-                 rules: LanguageRules) -> list[Span]:
-    """A listed slip is the menu word it stands for when that word is an option of the item of its
-    clause and the clause names no other value of the option's group ("a nice latte" is an iced
-    latte; "a nice hot latte" and "that's nice, a latte" stay as they are)."""
-    slips = dict(rules.slips)
+def _misheard_options(spans: list[Span], tokens: tuple[Token, ...], menu: Menu, index: AliasIndex,
+                      rules: LanguageRules) -> list[Span]:
+    """A word the menu lists as misheard is the option name it stands for when that is an option
+    of the item of its clause and the clause names no other value of the option's group ("a nice
+    latte" is an iced latte; "a nice hot latte" and "that's nice, a latte" stay as they are)."""
+    slips = menu.misheard.get(rules.language, {})  # type: ignore[call-overload]
+    if not slips:
+        return spans
     out = list(spans)
     for i, span in enumerate(out):
         word = tokens[span.start].text

@@ -10,12 +10,12 @@ from voicegw.nlu.normalize import Token
 
 SpanKind = Literal["item", "option", "group", "amount", "number", "counter", "boundary", "word"]
 MAX_WINDOW_WORDS = 4
+"""ASR splits a name into at most this many pieces (아메리카 노, 딸기 스 무디)."""
 SAME_NAME_SCORE = 90.0
-LONGER_NAME_SLACK = 5.0
-"""A longer name matched nearly as well as a shorter one inside it is the name said."""
 """A longer fuzzy match this close that names the same option as a shorter one inside it is that
 option's whole name (떡볶이 국물에 버무려 for 떡볶이 국물에 버무려서), not an item and an option."""
-"""ASR splits a name into at most this many pieces (아메리카 노, 딸기 스 무디)."""
+LONGER_NAME_SLACK = 5.0
+"""A longer name matched nearly as well as a shorter one inside it is the name said."""
 
 
 @dataclass(frozen=True)

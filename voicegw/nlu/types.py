@@ -80,16 +80,22 @@ class Offer(Frozen):
     large?"): a question never acts, so the action is only offered, and done on the customer's yes."""
 
     intent: IntentName
-    """order.cancel, order.change, order.add, order.remove or order.confirm."""
+    """order.cancel, order.change, order.add, order.remove, or handoff (after "shall I get a member
+    of staff?"). The other fields are the Understanding's of the action (its docs say what each is)."""
     lines: tuple[OrderLine, ...] = ()
     options: tuple[LineOption, ...] = ()
     replaced: tuple[OrderLine, ...] = ()
     held_quantity: int | None = None
+    every_line: bool = False
+    by_change_word: bool = False
+    either: tuple[OrderLine, ...] = ()
+    swaps_in: bool = False
+    amending: tuple[int, ...] = ()
 
     def as_understanding(self) -> Understanding:
         """The action, as if the customer had asked for it: what a yes does."""
-        return Understanding(intent=Intent(name=self.intent, confidence=1.0), lines=self.lines,
-                             options=self.options, replaced=self.replaced, held_quantity=self.held_quantity)
+        action = {name: value for name, value in self if name != "intent"}
+        return Understanding(intent=Intent(name=self.intent, confidence=1.0), **action)
 
 
 class Asked(Frozen):
@@ -131,9 +137,10 @@ class Understanding(Frozen):
     swaps_in: bool = False
     """order.change naming one item as what a line becomes (제로콜라로 바꿔 주세요, change it to a
     sprite): with none of it in the cart, the newest line of its category turns into it."""
-    amends: bool = False
-    """order.add whose item is named as one already ordered ("베이글은 데워서 주세요", "honey in the
-    tea"): the dialogue changes the cart's line of that item instead of adding one, if it has one."""
+    amending: tuple[int, ...] = ()
+    """order.add: the indices of ``lines`` whose item is named as one already ordered ("베이글은
+    데워서 주세요", "honey in the tea"; they hold only what was said): the dialogue changes the
+    cart's line of that item instead of adding one, if it has one. The other lines are new."""
     missing_group: str | None = None
     """missing_option: the required option group (of ``lines``) nobody named."""
     sentiment: Sentiment = "neutral"
@@ -149,3 +156,8 @@ class Understanding(Frozen):
     answer: Answer | None = None
     """The turn is a plain yes or no (네, 아니요, sure, no thanks): the answer to an offer, if one
     is pending."""
+
+    @property
+    def amends(self) -> bool:
+        """Some line names one already in the cart."""
+        return bool(self.amending)

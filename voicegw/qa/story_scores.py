@@ -172,13 +172,13 @@ def gate_failures(stories: Sequence[StoryRecord], threshold: float,
     """Groups (languages, or stores with ``groups=by_store``) whose intent accuracy or exact order
     match is below ``threshold``."""
     failures = []
-    for lang, t in groups(stories).items():
+    for group, t in groups(stories).items():
         for label, rate, hits, n in (
             ("intent accuracy", t.intent_accuracy, t.intent_ok, t.intent_n),
             ("exact order match", t.order_match, t.order_ok, t.order_n),
         ):
             if rate is not None and rate < threshold:
-                failures.append(f"{lang}: {label} {rate:.3f} ({hits}/{n}) is below {threshold}")
+                failures.append(f"{group}: {label} {rate:.3f} ({hits}/{n}) is below {threshold}")
     return failures
 
 
