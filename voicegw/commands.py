@@ -32,10 +32,10 @@ def _banner(host: str, port: int, stores: str) -> str:
     base = f"http://{host}:{port}"
     return (
         f"voicegw listening on {base} (stores: {stores})\n"
-        f"  send a clip:  curl -s -H 'Content-Type: audio/wav' --data-binary @audio_fixtures/ko/cafe_americano_ice_2.wav "
-        f"'{base}/v1/voice/orders?store=cafe-ko&session=demo'\n"
+        f"  send a clip:  curl -s -H 'Content-Type: audio/wav' --data-binary @audio_fixtures/ko/burger_shrimp_2.wav "
+        f"'{base}/v1/voice/orders?store=burger-ko&session=demo'\n"
         f"  type a turn:  curl -s -H 'Content-Type: application/json' "
-        f"-d '{{\"store\":\"cafe-ko\",\"session\":\"demo\",\"text\":\"주문 완료\"}}' {base}/v1/text/orders\n"
+        f"-d '{{\"store\":\"burger-ko\",\"session\":\"demo\",\"text\":\"주문 완료\"}}' {base}/v1/text/orders\n"
         f"  ready?        curl -s {base}/readyz"
     )
 

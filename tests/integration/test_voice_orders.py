@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -246,3 +247,20 @@ def test_cli_transcribe(tmp_path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "fellow americans" in done.stdout.lower()
+
+
+def _readme_first_example() -> tuple[dict[str, Any], str]:
+    """The first clip the README tells a new user to send, with the store it names."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    found = re.search(r"--data-binary @audio_fixtures/(\S+) \\\n\s+'[^']*\?store=([\w-]+)", readme)
+    assert found, "the README's first screen sends a clip"
+    clip = next(c for c in MANIFEST if c["audio"] == found.group(1))
+    assert clip["store"] == found.group(2)
+    return clip, readme
+
+
+def test_the_readmes_first_example_gives_the_right_answer(gateway: Gateway) -> None:
+    clip, readme = _readme_first_example()
+    answer = post_clip(gateway, clip, "readme-first").body
+    assert answer["status"] == "ok" and accepted(answer, clip), answer
+    assert answer["reply"]["text"] in readme, "the README shows the answer the gateway gives"
