@@ -7,6 +7,7 @@ gateway, the CLI and the evaluation run exactly the same code.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -56,6 +57,18 @@ class TurnContext:
     language: str | None = None
     """Requested language; None means the store's menu language."""
     idempotency_key: str | None = None
+    request_digest: str | None = None
+    """sha256 of what the client sent (``request_digest``): a retry under one idempotency key
+    must be the same request."""
+
+
+def request_digest(*parts: bytes | str | None) -> str:
+    """A digest of a client's request from its parts (audio or text, store, session, language)."""
+    h = hashlib.sha256()
+    for part in parts:
+        data = b"" if part is None else part.encode() if isinstance(part, str) else part
+        h.update(len(data).to_bytes(8, "big") + data)  # length-prefixed: ("ab", "c") != ("a", "bc")
+    return h.hexdigest()
 
 
 @dataclass
@@ -195,6 +208,7 @@ class Pipeline:
             utterance=text,
             channel=channel,
             idempotency_key=ctx.idempotency_key,
+            request_digest=ctx.request_digest,
         )
         if self.backend is None:
             raise RuntimeError("this pipeline was built without a backend (recognition only)")

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -71,6 +71,9 @@ class BackendSettings(BaseModel):
 
     url: str | None = None
     """An external skill server URL; unset runs the reference skill server inside ``voicegw serve``."""
+    key: SecretStr | None = None
+    """Sent to the external skill server as ``Authorization: Bearer <key>`` so it can tell the
+    gateway from anyone else (the embedded server draws its own key)."""
     timeout_s: float = Field(default=5.0, gt=0)
     """Open Builder gives a skill 5 seconds; so do we."""
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from voicegw.asr.engine import TranscriberPool
 from voicegw.asr.loader import load_transcriber
-from voicegw.backend.client import SkillClient
+from voicegw.backend.client import SkillClient, backend_headers
 from voicegw.backend.embedded import EmbeddedBackend
 from voicegw.nlu.loader import load_menus
 from voicegw.pipeline import Pipeline, build_pipeline
@@ -25,10 +25,11 @@ async def standalone_pipeline(
     menus = load_menus(settings.menus_dir)
     pool = TranscriberPool(await asyncio.to_thread(load_transcriber, settings.asr))
     embedded = None
+    headers = backend_headers(settings)
     if backend_url is None:
         embedded = EmbeddedBackend(database_path, menus)
-        backend_url = await embedded.start()
-    client = SkillClient(backend_url, timeout_s=settings.backend.timeout_s)
+        backend_url, headers = await embedded.start(), embedded.headers
+    client = SkillClient(backend_url, timeout_s=settings.backend.timeout_s, headers=headers)
     await client.open()
     try:
         yield build_pipeline(settings, menus, pool, client)

@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from tests.unit.test_gateway_routes import ScriptedTranscriber
-from voicegw.backend.server import create_skill_app, seed_faq
+from voicegw.backend.server import bearer, create_skill_app, seed_faq
 from voicegw.backend.storage import SqliteStorage
 from voicegw.gateway.app import create_app
 from voicegw.gateway.inputs import LANGUAGES
@@ -70,14 +70,16 @@ class LiveApp:
     """An aiohttp app on a loopback port, served by an event loop in its own thread, so that
     Hypothesis (which runs examples synchronously) can call it example after example."""
 
-    def __init__(self, make_app: Callable[[], web.Application], ready_path: str | None = None) -> None:
+    def __init__(self, make_app: Callable[[], web.Application], ready_path: str | None = None,
+                 headers: dict[str, str] | None = None) -> None:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="fuzz-app", daemon=True)
         self._thread.start()
-        self.client: TestClient = self.run(self._start(make_app, ready_path))
+        self.client: TestClient = self.run(self._start(make_app, ready_path, headers or {}))
 
-    async def _start(self, make_app: Callable[[], web.Application], ready_path: str | None) -> TestClient:
-        client = TestClient(TestServer(make_app()))
+    async def _start(self, make_app: Callable[[], web.Application], ready_path: str | None,
+                     headers: dict[str, str]) -> TestClient:
+        client = TestClient(TestServer(make_app()), headers=headers)
         await client.start_server()
         for _ in range(500):
             if ready_path is None or (await client.get(ready_path)).status == 200:
@@ -170,7 +172,8 @@ def skill_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Liv
     path = tmp_path_factory.mktemp("fuzz-backend") / "voicegw.db"
     storage = SqliteStorage(path)
     seed_faq(storage, MENUS)
-    app = LiveApp(lambda: create_skill_app(storage, MENUS))
+    key = "the-fuzzed-skill-servers-key"
+    app = LiveApp(lambda: create_skill_app(storage, MENUS, key=key), headers=bearer(key))
     yield app, path
     app.close()
     storage.close()

@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from voicegw.backend.server import create_skill_app, seed_faq
+from voicegw.backend.server import bearer, create_skill_app, seed_faq
 from voicegw.backend.storage import FaqEntry as StoredFaq
 from voicegw.backend.storage import SqliteStorage
 from voicegw.dialogue.cart import Cart
@@ -433,24 +433,27 @@ def test_entries_from_keeps_what_can_be_matched() -> None:
     assert entries_from({"error": {}}) is None and entries_from([1]) is None
 
 
+KEY = "the-reference-backends-key"
+
+
 @pytest.fixture
 async def reference_backend(aiohttp_server, tmp_path: Path):
     storage = SqliteStorage(tmp_path / "faq.db")
     seed_faq(storage, MENUS)
-    server = await aiohttp_server(create_skill_app(storage, MENUS))
+    server = await aiohttp_server(create_skill_app(storage, MENUS, key=KEY))
     yield server
     storage.close()
 
 
 async def test_operator_put_is_matched_after_the_refresh(reference_backend) -> None:
     menus = dict(MENUS)
-    sync = FaqSync(menus, faq_url(str(reference_backend.make_url("/skill"))), interval_s=0.05)
+    sync = FaqSync(menus, faq_url(str(reference_backend.make_url("/skill"))), interval_s=0.05, headers=bearer(KEY))
     asked = "반려견 데리고 가도 되나요?"
     assert understand(asked, menus["cafe-ko"], "ko").intent.name.value != "faq"
     await sync.start()
     try:
         pets = _with_pets(MENUS["cafe-ko"]).faq[-1].model_dump()
-        async with aiohttp.ClientSession() as http:
+        async with aiohttp.ClientSession(headers=bearer(KEY)) as http:
             put = await http.put(reference_backend.make_url("/faq"), params={"store": "cafe-ko"}, json={"faq": [pets]})
             assert put.status == 200
         for _ in range(100):

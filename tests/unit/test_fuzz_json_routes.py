@@ -351,6 +351,8 @@ def test_faq_store_parameter_is_checked(gateway, store, method) -> None:
     result = checked(answer, f"{method} /v1/faq", "store param")
     if ID.fullmatch(store) is None:
         assert (answer.status, result["error"]["code"]) in ((400, "missing_store"), (400, "invalid_store"))
+    elif store not in STORES:  # answered 200 with an empty list before
+        assert (answer.status, result["error"]["code"]) == (404, "unknown_store")
 
 
 # --- header abuse, straight to the socket ----------------------------------------------------------

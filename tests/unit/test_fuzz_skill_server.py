@@ -105,6 +105,8 @@ def test_skill_server_faq_edits_are_stored_or_refused(skill_server, entries, wra
     app, _ = skill_server
     answer = app.send_json("PUT", f"/faq?store={_quote(store)}", {"faq": entries} if wrap else entries)
     result = checked(answer, "PUT /faq (backend)", "near-valid")
+    if store and store not in STORES:
+        assert (answer.status, result["error"]["code"]) == (404, "unknown_store")
     if answer.status == 200:
         assert isinstance(result["faq"], list)
         assert checked(app.send("GET", f"/faq?store={_quote(store)}")) == result

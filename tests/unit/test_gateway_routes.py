@@ -7,6 +7,7 @@ real model is exercised by tests/integration.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -199,6 +200,37 @@ async def test_openai_compatible_transcription(client, transcriber) -> None:
     assert response.status == 200
     assert await response.json() == {"text": "and so my fellow americans"}
     assert transcriber.calls[-1].language == "en"
+
+
+@pytest.mark.parametrize("response_format", ["srt\0", "srt", "vtt", "JSON"])
+async def test_an_unknown_response_format_is_refused(client, transcriber, response_format) -> None:
+    """``srt\0`` was answered as JSON; a client asking for subtitles must hear it gets none."""
+    form = FormData()
+    form.add_field("file", speech(), filename="jfk.wav", content_type="audio/wav")
+    form.add_field("response_format", response_format)
+    response = await client.post("/v1/audio/transcriptions", data=form)
+    assert await error_of(response) == (400, "unsupported_response_format")
+    assert not transcriber.calls
+
+
+async def test_the_faq_of_an_unknown_store_is_404(client) -> None:
+    assert await error_of(await client.get("/v1/faq", params={"store": "nope"})) == (404, "unknown_store")
+
+
+async def test_a_retried_add_is_applied_once_and_a_reused_key_is_409(client, settings) -> None:
+    """An add whose answer was lost and is sent again must not double the order (23 doubled orders
+    in two crash-and-retry runs); another request under the same key is refused."""
+    headers = {"Idempotency-Key": "add-r1-1"}
+    body = {"store": "cafe-ko", "session": "r1", "text": "카페라떼 두 잔 주세요"}
+    first = await (await client.post("/v1/text/orders", json=body, headers=headers)).json()
+    again = await (await client.post("/v1/text/orders", json=body, headers=headers)).json()
+    assert [l["quantity"] for l in again["cart"]["lines"]] == [2] and again["reply"] == first["reply"]
+    other = await client.post("/v1/text/orders", json={**body, "text": "아메리카노 한 잔"}, headers=headers)
+    assert other.status == 409 and (await other.json())["error"]["code"] == "idempotency_key_reused"
+    with sqlite3.connect(settings.database_path) as db:
+        (lines,) = db.execute("SELECT lines FROM carts WHERE session = 'r1'").fetchone()
+    assert [l["quantity"] for l in json.loads(lines)] == [2]
+    assert "카페라떼 두 잔" not in lines  # the customer's words are not kept in the cart
 
 
 async def test_idempotent_confirm_stores_one_order(client, settings) -> None:

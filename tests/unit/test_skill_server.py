@@ -10,7 +10,7 @@ from aiohttp import web
 
 from voicegw.backend.client import SkillClient
 from voicegw.backend.request_builder import build_skill_request
-from voicegw.backend.server import create_skill_app, seed_faq
+from voicegw.backend.server import Turn, _run_turn, bearer, create_skill_app, seed_faq
 from voicegw.backend.skill import SkillRequest, SkillResponse
 from voicegw.backend.storage import SqliteStorage
 from voicegw.errors import BackendError
@@ -35,6 +35,7 @@ MENU = Menu.model_validate(
         ],
     }
 )
+KEY = "the-skill-servers-test-key"
 ICED = OrderLine(
     item_id="americano", name="아이스 아메리카노", quantity=2, options=(LineOption(group="temperature", value="ice"),),
     unit_price=4500, origin="아이스 아메리카노 두 잔",
@@ -53,8 +54,8 @@ def storage(tmp_path: Path):
 @pytest.fixture
 async def client(aiohttp_client, storage):
     outer = web.Application()  # mounted the way the gateway mounts it
-    outer.add_subapp("/backend", create_skill_app(storage, {"cafe-ko": MENU}))
-    return await aiohttp_client(outer)
+    outer.add_subapp("/backend", create_skill_app(storage, {"cafe-ko": MENU}, key=KEY))
+    return await aiohttp_client(outer, headers=bearer(KEY))
 
 
 def request(intent: IntentName, *lines: OrderLine, session: str = "s-1", channel: str = "voice",
@@ -189,8 +190,8 @@ def _skill_request() -> SkillRequest:
 
 
 async def test_client_posts_to_the_reference_server(aiohttp_server, storage) -> None:
-    server = await aiohttp_server(create_skill_app(storage, {"cafe-ko": MENU}))
-    async with SkillClient(str(server.make_url("/skill"))) as skill:
+    server = await aiohttp_server(create_skill_app(storage, {"cafe-ko": MENU}, key=KEY))
+    async with SkillClient(str(server.make_url("/skill")), headers=bearer(KEY)) as skill:
         resp = await skill.post(_skill_request())
         assert resp.text.startswith("아이스 아메리카노 2잔 담았어요")
         assert resp.data["cart"]["total"] == 9000
@@ -227,25 +228,22 @@ async def test_client_errors(aiohttp_server, unused_tcp_port) -> None:
             assert (info.value.code, info.value.http_status) == (code, status), url
 
 
+RACE_MENU = Menu.model_validate({
+    "id": "s", "language": "ko", "currency": "KRW", "option_groups": [],
+    "items": [{"id": f"item{n}", "names": {"ko": [f"item {n}"]}, "category": "x", "price": 1000} for n in range(12)],
+})
+
+
+def _add(line: OrderLine) -> Turn:
+    u = Understanding(intent=Intent(name=IntentName.ORDER_ADD, confidence=0.9), lines=(line,))
+    return Turn("s", "same", "ko", RACE_MENU, u, "voice", None, "digest")
+
+
 async def test_concurrent_turns_of_one_session_lose_nothing(tmp_path) -> None:
     """Eight add turns of the same session at once: every one of them ends in the cart."""
-    import asyncio
-
-    from voicegw.backend.request_builder import build_skill_request
-    from voicegw.backend.server import _run_turn
-    from voicegw.backend.skill import VoicegwExtra
-    from voicegw.backend.storage import SqliteStorage
-    from voicegw.nlu.types import Intent, IntentName, OrderLine, Understanding
-
     storage = SqliteStorage(tmp_path / "race.db")
     lines = [OrderLine(item_id=f"item{n}", name=f"item {n}", quantity=1, unit_price=1000) for n in range(8)]
-
-    def turn(line: OrderLine):
-        u = Understanding(intent=Intent(name=IntentName.ORDER_ADD, confidence=0.9), lines=(line,))
-        extra = VoicegwExtra.of(build_skill_request(u, store="s", session="same", language="ko", utterance="x", channel="voice"))
-        return _run_turn(storage, "s", "same", extra, u, "ko", None)
-
-    await asyncio.gather(*(asyncio.to_thread(turn, line) for line in lines))
+    await asyncio.gather(*(asyncio.to_thread(_run_turn, storage, _add(line)) for line in lines))
     assert sorted(line.item_id for line in storage.get_cart("s", "same").lines) == sorted(l.item_id for l in lines)
     storage.close()
 
@@ -253,23 +251,9 @@ async def test_concurrent_turns_of_one_session_lose_nothing(tmp_path) -> None:
 async def test_two_databases_handles_on_one_file_share_the_session(tmp_path) -> None:
     """Two gateway processes each open the database: turns of one session through both, at the
     same time, all end in the one cart (the SQLite write lock spans read, apply and save)."""
-    import asyncio
-
-    from voicegw.backend.request_builder import build_skill_request
-    from voicegw.backend.server import _run_turn
-    from voicegw.backend.skill import VoicegwExtra
-    from voicegw.backend.storage import SqliteStorage
-    from voicegw.nlu.types import Intent, IntentName, OrderLine, Understanding
-
     first, second = SqliteStorage(tmp_path / "shared.db"), SqliteStorage(tmp_path / "shared.db")
     lines = [OrderLine(item_id=f"item{n}", name=f"item {n}", quantity=1, unit_price=1000) for n in range(12)]
-
-    def turn(storage: SqliteStorage, line: OrderLine):
-        u = Understanding(intent=Intent(name=IntentName.ORDER_ADD, confidence=0.9), lines=(line,))
-        extra = VoicegwExtra.of(build_skill_request(u, store="s", session="same", language="ko", utterance="x", channel="text"))
-        return _run_turn(storage, "s", "same", extra, u, "ko", None)
-
-    await asyncio.gather(*(asyncio.to_thread(turn, (first, second)[n % 2], line) for n, line in enumerate(lines)))
+    await asyncio.gather(*(asyncio.to_thread(_run_turn, (first, second)[n % 2], _add(line)) for n, line in enumerate(lines)))
     assert sorted(line.item_id for line in second.get_cart("s", "same").lines) == sorted(l.item_id for l in lines)
     first.close()
     second.close()

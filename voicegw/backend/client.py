@@ -11,10 +11,17 @@ import aiohttp
 from pydantic import ValidationError
 
 from voicegw.backend.skill import SkillRequest, SkillResponse
-from voicegw.errors import BackendError
+from voicegw.errors import BackendError, RequestError
+from voicegw.settings import Settings
 
 OPEN_BUILDER_TIMEOUT_S = 5.0
 """Open Builder gives a skill 5 s; a backend slower than that would fail in KakaoTalk too."""
+
+
+def backend_headers(settings: Settings) -> dict[str, str]:
+    """What the gateway sends an external skill server: its key, when one is set."""
+    key = settings.backend.key
+    return {} if key is None else {"Authorization": f"Bearer {key.get_secret_value()}"}
 
 
 class SkillClient:
@@ -67,6 +74,10 @@ class SkillClient:
             ) from err
         except aiohttp.ClientError as err:
             raise BackendError("backend_unavailable", f"cannot reach the skill server: {err}") from err
+        if status == 409 and _error_code(body) == "idempotency_key_reused":
+            # The client's fault, not the backend's: it reused a key for another request.
+            raise RequestError("idempotency_key_reused", "this Idempotency-Key was used for another request in this session",
+                               http_status=409)
         if status != 200:
             raise BackendError("backend_bad_response", f"the skill server answered HTTP {status}: {_snippet(body)}")
         try:
@@ -93,6 +104,14 @@ class SkillClient:
                                http_status=504) from err
         except (aiohttp.ClientError, ValueError) as err:
             raise BackendError("backend_unavailable", f"the backend gave no JSON answer at {path}: {err}") from err
+
+
+def _error_code(body: bytes) -> str | None:
+    try:
+        error = json.loads(body).get("error")
+        return error.get("code") if isinstance(error, dict) else None
+    except (ValueError, AttributeError):
+        return None
 
 
 def _snippet(body: bytes, limit: int = 200) -> str:

@@ -2,17 +2,20 @@
 
 It listens on its own loopback port and the gateway reaches it over HTTP with the same client it
 would use for a store's own skill server, so the embedded default exercises the real protocol.
+The port answers only callers with the key drawn for this process, which never leaves memory:
+another local process that finds the port cannot read orders, edit the FAQ or place an order.
 """
 
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import Mapping
 from pathlib import Path
 
 from aiohttp import web
 
-from voicegw.backend.server import create_skill_app, seed_faq
+from voicegw.backend.server import bearer, create_skill_app, seed_faq
 from voicegw.backend.storage import SqliteStorage
 from voicegw.nlu.menu import Menu
 
@@ -24,6 +27,7 @@ class EmbeddedBackend:
         self.database_path = database_path
         self.menus = menus
         self.host, self.port = host, port
+        self._key = secrets.token_urlsafe(32)
         self.storage: SqliteStorage | None = None
         self._runner: web.AppRunner | None = None
 
@@ -32,12 +36,17 @@ class EmbeddedBackend:
         self.database_path.parent.mkdir(parents=True, exist_ok=True)
         self.storage = await asyncio.to_thread(SqliteStorage, self.database_path)
         await asyncio.to_thread(seed_faq, self.storage, self.menus)
-        self._runner = web.AppRunner(create_skill_app(self.storage, self.menus), access_log=None)
+        self._runner = web.AppRunner(create_skill_app(self.storage, self.menus, key=self._key), access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
         port = self._runner.addresses[0][1]
         return f"http://{self.host}:{port}/skill"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """What the gateway's clients of this server send."""
+        return bearer(self._key)
 
     async def stop(self) -> None:
         if self._runner is not None:

@@ -50,6 +50,7 @@ def build_skill_request(
     utterance: str,
     channel: Channel,
     idempotency_key: str | None = None,
+    request_digest: str | None = None,
 ) -> SkillRequest:
     """The skill request for one turn: utterance = transcript or typed text, user.id = session,
     bot.id = store, action.name = intent; the full understanding rides in ``clientExtra``."""
@@ -79,6 +80,7 @@ def build_skill_request(
                 "reason": understanding.reason,
                 "candidates": list(understanding.candidates),
                 "idempotency_key": idempotency_key,
+                "request_digest": request_digest,
                 "confidence": understanding.intent.confidence,
                 "understanding": understanding.model_dump(mode="json"),
             },

@@ -1,28 +1,33 @@
 """The reference FAQ and order skill server: an aiohttp application speaking Open Builder's protocol.
 
-The gateway mounts it under ``/backend`` when no external backend URL is configured; it runs
-standalone too. Handlers parse, call the pure dialogue, and do storage I/O off the loop.
+The gateway runs it on a loopback port when no external backend URL is configured. Every route
+wants the server's key (``Authorization: Bearer``); every order line is checked, priced and named
+again from the server's own copy of the store's menu (menu_check.py); a turn sent with an
+idempotency key is applied once and its answer kept for the retries. Handlers parse, call the pure
+dialogue, and do storage I/O off the loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import json
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 from pydantic import ValidationError
 
+from voicegw.backend.menu_check import checked_understanding
 from voicegw.backend.records import FaqEntry
-from voicegw.backend.skill import SkillRequest, SkillResponse, VoicegwExtra, operator_label
+from voicegw.backend.skill import Channel, SkillRequest, SkillResponse, VoicegwExtra, operator_label
 from voicegw.backend.storage import Storage
 from voicegw.dialogue.cart import Cart
 from voicegw.dialogue.turns import TurnOutcome, apply_turn, order_placed
 from voicegw.dialogue import replies as R
-from voicegw.dialogue.replies import Reply
 from voicegw.errors import RequestError, VoicegwError
 from voicegw.jsonbody import parse_json
 from voicegw.nlu.builtin_faq import builtin_answer
@@ -35,6 +40,7 @@ log = logging.getLogger(__name__)
 
 STORAGE_KEY = web.AppKey("skill_storage", Storage)
 MENUS_KEY = web.AppKey("skill_menus", Mapping)
+AUTHORIZATION = "Authorization"
 
 
 def _error(status: int, code: str, message: str) -> web.Response:
@@ -54,6 +60,24 @@ async def _errors(request: web.Request, handler) -> web.StreamResponse:
     except Exception:
         log.exception("skill server failed on %s %s", request.method, request.path)
         return _error(500, "internal_error", "the skill server failed on this request; it has been logged")
+
+
+def _make_auth_middleware(key: str):
+    expected = f"Bearer {key}".encode()
+
+    @web.middleware
+    async def _auth(request: web.Request, handler) -> web.StreamResponse:
+        # Constant-time: the time a wrong key takes says nothing about the right one.
+        if not hmac.compare_digest(request.headers.get(AUTHORIZATION, "").encode(), expected):
+            return _error(401, "unauthorized", "the skill server wants its key: Authorization: Bearer <key>")
+        return await handler(request)
+
+    return _auth
+
+
+def bearer(key: str) -> dict[str, str]:
+    """The header a client of the skill server sends."""
+    return {AUTHORIZATION: f"Bearer {key}"}
 
 
 async def _json_body(request: web.Request) -> Any:
@@ -129,9 +153,22 @@ async def handle_skill(request: web.Request) -> web.Response:
     if not store or not session:
         raise RequestError("bad_skill_request", "no store (clientExtra.store or bot.id) or session (userRequest.user.id)")
     menu = menus.get(store)
-    language = extra.language or req.user_request.lang or (menu.language if menu is not None else "ko")
-    understanding = _understanding(req, extra)
-    outcome = await asyncio.to_thread(_run_turn, storage, store, session, extra, understanding, language, menu)
+    if menu is None:
+        return _error(404, "unknown_store", f"no menu for store {store!r}")
+    language = extra.language or req.user_request.lang or menu.language
+    understanding = checked_understanding(_understanding(req, extra), menu, R.language_of(language))
+    turn = Turn(store, session, language, menu, understanding, extra.channel,
+                scoped_idempotency_key(store, session, extra.idempotency_key) if extra.idempotency_key else None,
+                extra.request_digest or _digest(body))
+    return web.json_response(json.loads(await asyncio.to_thread(_run_turn, storage, turn)))
+
+
+def _digest(body: Any) -> str:
+    """What a plain skill request said, for telling a retry from another request under one key."""
+    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def _response(outcome: TurnOutcome, understanding: Understanding, language: str) -> SkillResponse:
     data = {
         "status": outcome.status,
         "reason": outcome.reason,
@@ -144,7 +181,7 @@ async def handle_skill(request: web.Request) -> web.Response:
     response = SkillResponse.simple(outcome.reply.text, outcome.reply.quick_replies, data)
     if outcome.handoff:
         response = response.with_operator_button(operator_label(language))
-    return web.json_response(response.to_wire())
+    return response
 
 
 def scoped_idempotency_key(store: str, session: str, key: str) -> str:
@@ -153,42 +190,54 @@ def scoped_idempotency_key(store: str, session: str, key: str) -> str:
     return hashlib.sha256(json.dumps([store, session, key]).encode()).hexdigest()
 
 
-def _run_turn(
-    storage: Storage,
-    store: str,
-    session: str,
-    extra: VoicegwExtra,
-    u: Understanding,
-    language: str,
-    menu: Menu | None,
-) -> TurnOutcome:
+@dataclass(frozen=True)
+class Turn:
+    """One checked skill request."""
+
+    store: str
+    session: str
+    language: str
+    menu: Menu
+    understanding: Understanding
+    channel: Channel
+    key: str | None
+    """The client's idempotency key, scoped to the store and session."""
+    digest: str
+    """What the client sent, hashed (the gateway's digest of the customer's request when it sent one)."""
+
+
+def _run_turn(storage: Storage, t: Turn) -> str:
     """The blocking part of a turn (a worker thread): load the session, apply the turn, store or
     submit, all in one transaction, so a retry racing the original or a second gateway process
-    waits for this turn instead of both reading the old cart and one losing."""
-    counters = item_counters(menu, R.language_of(language))
-    currency = menu.currency if menu is not None else "KRW"
+    waits for this turn instead of both reading the old cart and one losing. Returns the skill
+    response JSON; a keyed turn stores it in the same transaction, and its retry gets it back."""
+    u, language = t.understanding, t.language
+    counters = item_counters(t.menu, R.language_of(language))
     faq_answer = None
     if u.intent.name is IntentName.FAQ and u.candidates and u.reason is None:
-        entry = storage.get_faq(store, u.candidates[0])
+        entry = storage.get_faq(t.store, u.candidates[0])
         faq_answer = entry.answer(language) if entry is not None else builtin_answer(u.candidates[0], R.language_of(language))
-    key = scoped_idempotency_key(store, session, extra.idempotency_key) if extra.idempotency_key else None
-    with storage.session_turn(store, session) as turn:
-        cart = turn.cart or Cart(currency=currency)
-        if u.intent.name is IntentName.ORDER_CONFIRM and key and (done := turn.find_order_by_key(key)):
-            # A retried confirm: the cart is already gone; answer with the order the first try stored.
-            base = TurnOutcome(cart=cart, reply=Reply(""))
-            return order_placed(base, done.id, done.lines, done.total, done.currency, language=language, counters=counters)
+    with storage.session_turn(t.store, t.session) as turn:
+        if t.key is not None and (first := turn.find_reply(t.key)) is not None:
+            if not hmac.compare_digest(first.digest, t.digest):
+                raise RequestError("idempotency_key_reused",
+                                   "this Idempotency-Key was used for another request in this session", http_status=409)
+            return first.response
+        cart = turn.cart or Cart(currency=t.menu.currency)
         last_order_id = turn.last_order_id() if u.intent.name is IntentName.ORDER_STATUS and not cart.lines else None
-        outcome = apply_turn(cart, u, language=language, state=turn.state, menu=menu, faq_answer=faq_answer,
+        outcome = apply_turn(cart, u, language=language, state=turn.state, menu=t.menu, faq_answer=faq_answer,
                              last_order_id=last_order_id, counters=counters)
         state = outcome.state or turn.state
         if outcome.submit:
-            order = turn.submit(extra.channel, outcome.cart, key)
+            order = turn.submit(t.channel, outcome.cart, t.key)
             outcome = order_placed(outcome, order.id, order.lines, order.total, order.currency,
                                    language=language, counters=counters)
         if outcome.cart != cart or state != turn.state or outcome.order_id:
             turn.save(outcome.cart, state)
-        return outcome
+        response = json.dumps(_response(outcome, u, language).to_wire(), ensure_ascii=False)
+        if t.key is not None:
+            turn.save_reply(t.key, t.digest, response)
+        return response
 
 
 # --- operator endpoints ------------------------------------------------------------------
@@ -216,6 +265,8 @@ def _store_param(request: web.Request) -> str:
     store = request.query.get("store", "")
     if not store:
         raise RequestError("missing_store", "the query needs ?store=")
+    if store not in request.app[MENUS_KEY]:
+        raise RequestError("unknown_store", f"no menu for store {store!r}", http_status=404)
     return store
 
 
@@ -242,15 +293,18 @@ async def handle_put_faq(request: web.Request) -> web.Response:
     return web.json_response({"store": store, "faq": [e.to_public() for e in listed]})
 
 
-def create_skill_app(storage: Storage, menus: Mapping[str, Menu] | None = None) -> web.Application:
-    """The skill server; ``POST /skill`` plus operator reads of orders and edits of FAQ.
+def create_skill_app(storage: Storage, menus: Mapping[str, Menu], *, key: str) -> web.Application:
+    """The skill server; ``POST /skill`` plus operator reads of orders and edits of FAQ, every one
+    for callers that send ``key`` (``bearer(key)``); stores without a menu in ``menus`` are unknown.
 
     FAQ seeding from ``menus`` is left to the caller (``seed_faq``), so restarting the server
     does not overwrite FAQ answers an operator edited.
     """
-    app = web.Application(middlewares=[_errors])
+    if len(key) < 16:
+        raise ValueError("the skill server's key must be at least 16 characters")
+    app = web.Application(middlewares=[_errors, _make_auth_middleware(key)])
     app[STORAGE_KEY] = storage
-    app[MENUS_KEY] = dict(menus or {})
+    app[MENUS_KEY] = dict(menus)
     app.router.add_post("/skill", handle_skill)
     app.router.add_get("/orders", handle_list_orders)
     app.router.add_get("/orders/{order_id}", handle_get_order)

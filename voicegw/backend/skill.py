@@ -104,6 +104,9 @@ class VoicegwExtra(BaseModel):
     reason: str | None = None
     candidates: list[str] = Field(default_factory=list)
     idempotency_key: str | None = None
+    request_digest: str | None = None
+    """sha256 of what the customer's client sent (audio or text, store, session, language): a retry
+    under one idempotency key is the same request only if this is the same."""
     confidence: float | None = None
     understanding: dict[str, Any] | None = None
     """The whole ``Understanding`` (nlu/types.py): what voicegw's own skill server reads first."""

@@ -12,7 +12,8 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from datetime import datetime, timezone
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Protocol
 
@@ -24,7 +25,7 @@ from voicegw.dialogue.state import DialogueState
 from voicegw.errors import BackendError
 from voicegw.nlu.types import OrderLine
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -72,7 +73,30 @@ _MIGRATIONS: dict[int, str] = {
     2: """
     ALTER TABLE carts ADD COLUMN state TEXT NOT NULL DEFAULT '{}';
     """,
+    # The answer to each turn sent with an idempotency key, so a retry is answered, not applied again.
+    3: """
+    CREATE TABLE IF NOT EXISTS turn_replies (
+        key TEXT PRIMARY KEY,      -- scoped: sha256 of (store, session, the client's key)
+        store TEXT NOT NULL,
+        session TEXT NOT NULL,
+        digest TEXT NOT NULL,      -- what the client sent, hashed: the same key with another body is refused
+        response TEXT NOT NULL,    -- the skill response JSON answered the first time
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS turn_replies_created ON turn_replies (created_at);
+    """,
 }
+
+REPLY_RETENTION = timedelta(hours=24)
+"""How long a keyed turn's answer is kept for retries: far past any client's retry window."""
+
+
+@dataclass(frozen=True)
+class TurnReply:
+    """The answer stored for a keyed turn."""
+
+    digest: str
+    response: str
 
 
 class SessionTurn(Protocol):
@@ -86,6 +110,8 @@ class SessionTurn(Protocol):
     def submit(self, channel: Channel, cart: Cart, idempotency_key: str | None) -> StoredOrder: ...
     def find_order_by_key(self, idempotency_key: str) -> StoredOrder | None: ...
     def last_order_id(self) -> str | None: ...
+    def find_reply(self, key: str) -> TurnReply | None: ...
+    def save_reply(self, key: str, digest: str, response: str) -> None: ...
 
 
 class Storage(Protocol):
@@ -364,3 +390,16 @@ class _SqliteSessionTurn:
             "SELECT id FROM orders WHERE store = ? AND session = ? ORDER BY seq DESC LIMIT 1", (self.store, self.session)
         ).fetchone()
         return None if row is None else row["id"]
+
+    def find_reply(self, key: str) -> TurnReply | None:
+        row = self._c.execute("SELECT digest, response FROM turn_replies WHERE key = ?", (key,)).fetchone()
+        return None if row is None else TurnReply(row["digest"], row["response"])
+
+    def save_reply(self, key: str, digest: str, response: str) -> None:
+        now = datetime.now(timezone.utc)
+        self._c.execute("DELETE FROM turn_replies WHERE created_at < ?",
+                        ((now - REPLY_RETENTION).isoformat(timespec="milliseconds"),))
+        self._c.execute(
+            "INSERT INTO turn_replies (key, store, session, digest, response, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (key, self.store, self.session, digest, response, now.isoformat(timespec="milliseconds")),
+        )

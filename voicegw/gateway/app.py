@@ -11,7 +11,7 @@ from aiohttp import web
 
 from voicegw.asr.engine import Transcriber, TranscriberPool, warm_up
 from voicegw.asr.loader import load_transcriber
-from voicegw.backend.client import SkillClient
+from voicegw.backend.client import SkillClient, backend_headers
 from voicegw.backend.embedded import EmbeddedBackend
 from voicegw.errors import ModelError
 from voicegw.gateway import admin_routes, auth, limits, routes
@@ -68,16 +68,16 @@ def create_app(
 async def _backend_ctx(app: web.Application) -> AsyncIterator[None]:
     services = app[SERVICES]
     settings = services.settings
-    url = settings.backend.url
+    url, headers = settings.backend.url, backend_headers(settings)
     if url is None:
         services.embedded = EmbeddedBackend(settings.database_path, services.menus)
-        url = await services.embedded.start()
-        log.info("reference skill server (SQLite %s) listening at %s", settings.database_path, url)
-    services.backend = SkillClient(url, timeout_s=settings.backend.timeout_s)
+        url, headers = await services.embedded.start(), services.embedded.headers
+        log.info("reference skill server (SQLite %s) listening at %s for this process only", settings.database_path, url)
+    services.backend = SkillClient(url, timeout_s=settings.backend.timeout_s, headers=headers)
     await services.backend.open()
     # Match questions against the backend's FAQ (operator edits included), refreshed in place.
     services.menus = menus = dict(services.menus)
-    services.faq_sync = faq = FaqSync(menus, faq_url(url))
+    services.faq_sync = faq = FaqSync(menus, faq_url(url), headers=headers)
     await faq.start()
     try:
         yield

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 import aiohttp
@@ -70,9 +70,10 @@ class FaqSync:
     the pipeline reads the same mapping)."""
 
     def __init__(self, menus: MutableMapping[str, Menu], url: str, *, interval_s: float = FAQ_REFRESH_S,
-                 timeout_s: float = FAQ_TIMEOUT_S) -> None:
+                 timeout_s: float = FAQ_TIMEOUT_S, headers: Mapping[str, str] | None = None) -> None:
         self.menus = menus
         self.url = url
+        self._headers = dict(headers or {})
         self.interval_s = interval_s
         self.timeout_s = timeout_s
         self._files = {store: list(menu.faq) for store, menu in menus.items()}
@@ -82,7 +83,7 @@ class FaqSync:
 
     async def start(self) -> None:
         """Refresh now and every ``interval_s``, in the background (startup does not wait)."""
-        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout_s))
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout_s), headers=self._headers)
         self._task = asyncio.create_task(self._run(), name="faq-sync")
 
     async def stop(self) -> None:
@@ -119,7 +120,7 @@ class FaqSync:
 
     async def _fetch(self, store: str) -> list[FaqEntry] | None:
         if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout_s))
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout_s), headers=self._headers)
         try:
             async with self._session.get(self.url, params={"store": store}) as resp:
                 if resp.status != 200:

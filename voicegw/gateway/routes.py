@@ -8,7 +8,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from voicegw.backend.skill import SkillRequest, SkillResponse, operator_label
-from voicegw.errors import BackendError
+from voicegw.errors import BackendError, RequestError
 from voicegw.gateway.admin_routes import PRIVACY
 from voicegw.gateway.inputs import (
     new_session_id,
@@ -18,7 +18,7 @@ from voicegw.gateway.inputs import (
     valid_language,
 )
 from voicegw.gateway.services import SERVICES, Services
-from voicegw.pipeline import AUTO, Pipeline, TurnContext
+from voicegw.pipeline import AUTO, Pipeline, TurnContext, request_digest
 from voicegw.privacy.retention import maybe_retain_audio
 from voicegw.turn import TurnResult
 
@@ -65,11 +65,15 @@ async def voice_order(request: web.Request) -> web.Response:
     """Raw audio, or multipart with an ``audio`` file; store/session/lang in the query or form."""
     settings = _services(request).settings
     upload = await read_audio_upload(request, settings.audio.max_body_bytes)
+    store = valid_id(upload.fields.get("store"), "store")
+    session = valid_id(upload.fields.get("session"), "session", required=False) or new_session_id()
+    language = valid_language(upload.fields.get("lang"))
     ctx = TurnContext(
-        store=valid_id(upload.fields.get("store"), "store"),
-        session=valid_id(upload.fields.get("session"), "session", required=False) or new_session_id(),
-        language=valid_language(upload.fields.get("lang")),
+        store=store,
+        session=session,
+        language=language,
         idempotency_key=valid_id(request.headers.get("Idempotency-Key"), "idempotency_key", required=False),
+        request_digest=request_digest("voice", upload.audio, store, session, language),
     )
     result = await _pipeline(request).voice_turn(upload.audio, ctx, upload.content_type)
     if settings.privacy.retain_audio and result.status != "no_speech":
@@ -90,11 +94,15 @@ class TextOrder(BaseModel):
 
 async def text_order(request: web.Request) -> web.Response:
     body = await read_json(request, TextOrder)
+    store = valid_id(body.store, "store")
+    session = valid_id(body.session, "session", required=False) or new_session_id()
+    language = valid_language(body.lang)
     ctx = TurnContext(
-        store=valid_id(body.store, "store"),
-        session=valid_id(body.session, "session", required=False) or new_session_id(),
-        language=valid_language(body.lang),
+        store=store,
+        session=session,
+        language=language,
         idempotency_key=valid_id(request.headers.get("Idempotency-Key"), "idempotency_key", required=False),
+        request_digest=request_digest("text", body.text, store, session, language),
     )
     result = await _pipeline(request).text_turn(body.text, ctx)
     return await _answer(request, result, "text")
@@ -137,6 +145,7 @@ async def faq_entries(request: web.Request) -> web.Response:
     an edit is matched from the next turn on."""
     services = _services(request)
     store = valid_id(request.query.get("store"), "store")
+    _pipeline(request).menu_for(store)  # 404 unknown_store, as on every other route
     assert services.backend is not None, "the backend client is opened at start"
     payload = None
     if request.method == "PUT":
@@ -156,9 +165,10 @@ async def transcription(request: web.Request) -> web.Response:
     """OpenAI-compatible ``/v1/audio/transcriptions``: multipart ``file``, ``language``, ``prompt``."""
     settings = _services(request).settings
     upload = await read_audio_upload(request, settings.audio.max_body_bytes, file_field="file")
-    response_format = upload.fields.get("response_format", "json")
+    response_format = upload.fields.get("response_format") or "json"
     if response_format not in _RESPONSE_FORMATS:
-        response_format = "json"
+        raise RequestError("unsupported_response_format",
+                           f"response_format must be one of {', '.join(sorted(_RESPONSE_FORMATS))}")
     language = valid_language(upload.fields.get("language")) or settings.default_language
     transcript, timings = await _pipeline(request).recognise(
         upload.audio, language=None if language == AUTO else language, content_type=upload.content_type, prompt=upload.fields.get("prompt")
