@@ -238,6 +238,18 @@ async def test_dev_mode_on_loopback_without_keys_says_so(aiohttp_client, tmp_pat
     assert (await client.post("/v1/text/orders", json=TEXT_TURN, headers=bearer("vgw_bad"))).status == 401
 
 
+@pytest.mark.parametrize("header", ["Forwarded", "X-Forwarded-For", "X-Real-IP", "Via", "X-Forwarded-Host",
+                                    "X-Forwarded-Proto", "True-Client-IP", "X-Client-IP", "CF-Connecting-IP",
+                                    "X-Cluster-Client-IP", "X-Original-Forwarded-For", "x-forwarded-port"])
+async def test_any_sign_of_a_proxy_ends_dev_mode_for_the_request(aiohttp_client, tmp_path: Path, header) -> None:
+    """Admin routes were served to requests carrying Via, X-Forwarded-Host and six more."""
+    client = await start(aiohttp_client, gateway_settings(tmp_path))
+    assert (await client.get("/metrics")).status == 200
+    for path in ("/metrics", "/v1/admin/users/someone"):
+        relayed = await client.get(path, headers={header: "203.0.113.9"})
+        assert relayed.status == 401, (header, path)
+
+
 @pytest.mark.parametrize("host, dev_mode", [("0.0.0.0", "auto"), ("192.168.0.10", "auto"), ("127.0.0.1", "off")])
 async def test_no_dev_mode_off_loopback_or_when_turned_off(aiohttp_client, tmp_path: Path, caplog, host, dev_mode) -> None:
     caplog.set_level(logging.INFO, logger="voicegw.gateway")

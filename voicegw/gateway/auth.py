@@ -56,7 +56,10 @@ DEV_CLIENT = Client(None, "dev", "dev", ALL_SCOPES)
 """Who calls in development mode: no key, every scope."""
 
 _TOKEN = re.compile(r"^vgw_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
-_PROXY_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Real-IP")
+_PROXY_HEADERS = frozenset({"forwarded", "via", "x-real-ip", "true-client-ip", "x-client-ip", "x-cluster-client-ip",
+                            "cf-connecting-ip", "fastly-client-ip", "x-proxyuser-ip", "x-envoy-external-address"})
+_PROXY_HEADER_PREFIXES = ("x-forwarded-", "x-original-forwarded-", "x-original-")
+"""Headers a proxy, load balancer or CDN adds (or copies); any one of them ends development mode."""
 CREATE_HINT = "voicegw keys create --name NAME --role kiosk|app|qa|admin"
 
 
@@ -195,9 +198,14 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def _names_a_proxy(header: str) -> bool:
+    name = header.lower()
+    return name in _PROXY_HEADERS or name.startswith(_PROXY_HEADER_PREFIXES) or name.endswith("-client-ip")
+
+
 def _direct_local_peer(request: web.Request) -> bool:
     """A loopback peer that is not a local reverse proxy relaying someone else."""
-    if any(name in request.headers for name in _PROXY_HEADERS):
+    if any(_names_a_proxy(name) for name in request.headers):
         return False
     try:
         return ipaddress.ip_address(request.remote or "").is_loopback
