@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sqlite3
 from pathlib import Path
 
@@ -142,6 +143,24 @@ async def test_a_body_of_many_empty_parts_is_refused_without_stalling_the_server
     response = await flood
     assert await error_of(response) == (400, "too_many_parts")
     assert asyncio.get_running_loop().time() - started < 2.0 and not transcriber.calls
+
+
+async def test_a_request_aiohttp_cannot_parse_is_one_log_line(client, caplog) -> None:
+    """A header over aiohttp's limit or a bad header byte logged an ERROR traceback each time."""
+    caplog.set_level(logging.DEBUG, logger="aiohttp.server")
+    bad = [b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20_000 + b"\r\n\r\n",
+           b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Bad: a\x00b\r\n\r\n",
+           b"GET /" + b"a" * 20_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n"]
+    for request in bad:
+        reader, writer = await asyncio.open_connection(client.host, client.port)
+        writer.write(request)
+        await writer.drain()
+        answer = await asyncio.wait_for(reader.read(), 5)
+        writer.close()
+        assert answer.split(b"\r\n", 1)[0].endswith(b" 400 Bad Request"), answer[:80]
+    records = [r for r in caplog.records if r.name == "aiohttp.server" and r.levelno >= logging.WARNING]
+    assert len(records) == len(bad)
+    assert all(r.levelno == logging.WARNING and r.exc_info is None and "\n" not in r.getMessage() for r in records)
 
 
 @pytest.mark.parametrize(

@@ -62,6 +62,7 @@ def create_app(
     admin_routes.add_admin_routes(app)
     app.cleanup_ctx.append(admin_routes.purge_ctx(settings))
     install_log_redaction()  # also when the app is built without the CLI (tests, embedding)
+    limits.quiet_malformed_request_logs()
     return app
 
 
