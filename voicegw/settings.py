@@ -41,6 +41,10 @@ class AsrSettings(BaseModel):
     """Transcriptions run at once (threads in the pool, and CTranslate2 workers)."""
     queue_limit: int = Field(default=16, ge=0)
     """Clips allowed to wait for a worker; beyond that the gateway answers 503 with Retry-After."""
+    deadline_s: float | None = Field(default=5.0, gt=0)
+    """A clip waits for a busy recogniser only if its transcript is estimated to come within this
+    (the clips ahead and its own length times the measured real-time factor); otherwise 503 at once
+    with the Retry-After the queue needs. Open Builder gives a skill 5 s. None: up to ``queue_limit``."""
     beam_size: int = Field(default=5, ge=1, le=10)
     readings: int = Field(default=5, ge=1, le=10)
     """Whisper's best beams weighed against the store's menu before understanding (N-best

@@ -135,6 +135,54 @@ async def test_pool_refuses_beyond_queue_limit() -> None:
     pool.close()
 
 
+def _clip(seconds: float) -> np.ndarray:
+    return np.zeros(int(16000 * seconds), dtype=np.float32)
+
+
+async def test_pool_admits_a_clip_only_if_its_answer_can_come_by_the_deadline() -> None:
+    blocking = _BlockingTranscriber()
+    pool = TranscriberPool(blocking, workers=1, queue_limit=16, deadline_s=5.0, rtf=0.5)
+    options = TranscribeOptions(language="en")
+    running = [asyncio.create_task(pool.transcribe(_clip(1), options))]  # a free worker: always admitted
+    await asyncio.sleep(0.05)
+    with pytest.raises(Saturated) as info:  # 0.7 s ahead + 10 s x 0.5 + 0.2 = 5.9 s > 5 s
+        await pool.transcribe(_clip(10), options)
+    assert info.value.retry_after_s == 1
+    running.append(asyncio.create_task(pool.transcribe(_clip(2), options)))  # 0.7 + 1.2 = 1.9 s
+    running.append(asyncio.create_task(pool.transcribe(_clip(4), options)))  # 1.9 + 2.2 = 4.1 s
+    await asyncio.sleep(0.05)
+    with pytest.raises(Saturated) as info:  # about 4 s ahead + 2.2 s
+        await pool.transcribe(_clip(4), options)
+    assert info.value.retry_after_s == 2  # when 4 s would fit (the queue ahead below 2.8 s), not always 1
+    with pytest.raises(Saturated) as info:  # a clip too long to fit at all waits for an idle recogniser
+        await pool.transcribe(_clip(12), options)
+    assert info.value.retry_after_s == 4
+    blocking.release.set()
+    assert [r.text for r in await asyncio.gather(*running)] == ["ok"] * 3
+    assert pool.pending == 0 and pool.rtf < 0.5  # measured: these clips took no time
+    pool.close()
+
+
+async def test_a_clip_nobody_waits_for_leaves_the_queue_unheard() -> None:
+    """A client that hangs up cancels its handler: its clip must not be transcribed after all."""
+    blocking = _BlockingTranscriber()
+    pool = TranscriberPool(blocking, workers=1, queue_limit=4)
+    options = TranscribeOptions(language="en")
+    first = asyncio.create_task(pool.transcribe(_clip(1), options))
+    abandoned = [asyncio.create_task(pool.transcribe(_clip(1), options)) for _ in range(3)]
+    await asyncio.sleep(0.05)
+    assert pool.pending == 4
+    for task in abandoned:
+        task.cancel()
+    await asyncio.sleep(0.05)
+    assert pool.pending == 1  # room again at once, not when the abandoned clips would have run
+    blocking.release.set()
+    assert (await first).text == "ok"
+    await asyncio.sleep(0.05)
+    assert blocking.calls == 1 and pool.pending == 0
+    pool.close()
+
+
 def test_guard_drops_a_repetition_loop_even_on_clear_audio() -> None:
     # A noisy meeting clip under running tap water, Whisper base with the coffee menu's hotwords.
     loop = " " + ", ".join(["coffee"] * 10) + "."

@@ -118,7 +118,9 @@ READ_TIMEOUT_S = 0.5
 async def serve(aiohttp_server, tmp_path: Path) -> tuple[web.Application, Settings, object]:
     settings = gateway_settings(tmp_path).model_copy(update={"server": ServerSettings(read_timeout_s=READ_TIMEOUT_S)})
     app = create_app(settings, transcriber=QuietTranscriber())
-    server = await aiohttp_server(app, **server_options(settings))
+    # aiohttp's test server cancels abandoned handlers itself and refuses being told so again.
+    options = {k: v for k, v in server_options(settings).items() if k != "handler_cancellation"}
+    server = await aiohttp_server(app, **options)
     return app, settings, server
 
 

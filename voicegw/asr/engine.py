@@ -1,12 +1,8 @@
-"""faster-whisper behind a small ``Transcriber`` interface, and a bounded pool off the event loop."""
+"""faster-whisper behind a small ``Transcriber`` interface (the queue in front of it: pool.py)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import threading
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +11,7 @@ from voicegw.asr.device import DeviceChoice
 from voicegw.asr.guards import guard_readings, guard_segments
 from voicegw.asr.hallucinations import bias_words, is_repetition_loop
 from voicegw.asr.nbest import decode_window, fits_one_window
+from voicegw.asr.pool import Saturated, TranscriberPool  # re-exported
 from voicegw.asr.transcript import (  # re-exported: the rest of the code imports them from here
     Reading,
     Transcriber,
@@ -22,7 +19,7 @@ from voicegw.asr.transcript import (  # re-exported: the rest of the code import
     Transcript,
     TranscriptSegment,
 )
-from voicegw.errors import ModelError, VoicegwError
+from voicegw.errors import ModelError
 
 __all__ = [
     "Reading",
@@ -136,50 +133,6 @@ def stops_early(hypotheses: list[list[TranscriptSegment]], samples: np.ndarray) 
 def loops(hypotheses: list[list[TranscriptSegment]]) -> bool:
     """Whisper's best beam is a repetition loop."""
     return bool(hypotheses) and is_repetition_loop(" ".join(s.text for s in hypotheses[0]))
-
-
-class Saturated(VoicegwError):
-    """Every worker is busy and the queue is full; the client should retry shortly."""
-
-    http_status = 503
-
-    def __init__(self, retry_after_s: int) -> None:
-        super().__init__("saturated", "the gateway is busy; retry shortly")
-        self.retry_after_s = retry_after_s
-
-
-@dataclass
-class TranscriberPool:
-    """Runs blocking transcriptions in a bounded thread pool, refusing work beyond the queue limit."""
-
-    transcriber: Transcriber
-    workers: int = 1
-    queue_limit: int = 16
-    _executor: ThreadPoolExecutor = field(init=False)
-    _pending: int = field(init=False, default=0)
-    _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
-
-    def __post_init__(self) -> None:
-        self._executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="asr")
-
-    async def transcribe(self, samples: np.ndarray, options: TranscribeOptions) -> Transcript:
-        with self._lock:
-            if self._pending >= self.workers + self.queue_limit:
-                raise Saturated(retry_after_s=1)
-            self._pending += 1
-        try:
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._executor, self.transcriber.transcribe, samples, options)
-        finally:
-            with self._lock:
-                self._pending -= 1
-
-    @property
-    def pending(self) -> int:
-        return self._pending
-
-    def close(self) -> None:
-        self._executor.shutdown(wait=True, cancel_futures=True)
 
 
 def warm_up(transcriber: Transcriber, language: str | None) -> None:

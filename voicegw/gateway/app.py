@@ -116,7 +116,8 @@ async def _load(services: Services, transcriber: Transcriber | None) -> None:
         services.model_error = err
         log.error("speech model unavailable: %s", err.message)
         return
-    services.pool = TranscriberPool(transcriber, workers=settings.asr.workers, queue_limit=settings.asr.queue_limit)
+    services.pool = TranscriberPool(transcriber, workers=settings.asr.workers, queue_limit=settings.asr.queue_limit,
+                                    deadline_s=settings.asr.deadline_s)
     assert services.pipeline is not None
     services.pipeline.transcriber = services.pool
     services.metrics.model_loaded.set(1)

@@ -176,8 +176,9 @@ def server_options(settings: Settings) -> dict[str, Any]:
     aiohttp's only header deadline (it runs from the connection's start or its last answer,
     until the next request's headers are complete), so it is ``read_timeout_s`` too: an idle or
     header-trickling connection is closed then. A reverse proxy in front should keep idle
-    upstream connections for less."""
-    return {"keepalive_timeout": settings.server.read_timeout_s}
+    upstream connections for less. ``handler_cancellation``: a request whose client has gone is
+    cancelled, so its clip leaves the recogniser's queue and never changes a cart."""
+    return {"keepalive_timeout": settings.server.read_timeout_s, "handler_cancellation": True}
 
 
 class MalformedRequestLog(logging.Filter):
