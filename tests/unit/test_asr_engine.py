@@ -153,10 +153,12 @@ async def test_pool_admits_a_clip_only_if_its_answer_can_come_by_the_deadline() 
     await asyncio.sleep(0.05)
     with pytest.raises(Saturated) as info:  # about 4 s ahead + 2.2 s
         await pool.transcribe(_clip(4), options)
-    assert info.value.retry_after_s == 2  # when 4 s would fit (the queue ahead below 2.8 s), not always 1
+    # When 4 s would fit (the queue ahead below 2.8 s), not always 1; the running clip's estimate
+    # shrinks as it runs, hence a second of play.
+    assert 1 <= info.value.retry_after_s <= 2
     with pytest.raises(Saturated) as info:  # a clip too long to fit at all waits for an idle recogniser
         await pool.transcribe(_clip(12), options)
-    assert info.value.retry_after_s == 4
+    assert 4 <= info.value.retry_after_s <= 5
     blocking.release.set()
     assert [r.text for r in await asyncio.gather(*running)] == ["ok"] * 3
     assert pool.pending == 0 and pool.rtf < 0.5  # measured: these clips took no time

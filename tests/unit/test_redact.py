@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from voicegw.privacy.redact import Finding, Kind, luhn_ok, redact, rrn_plausible
+from voicegw.privacy.redact import Finding, Kind, luhn_ok, mask_personal_numbers, redact, rrn_plausible
 from voicegw.privacy.spoken_digits import digit_view
 
 # (transcript, kind, the personal value that must be gone). Korean and English, as Whisper
@@ -75,6 +75,9 @@ CARDS = [
     ("유니온페이 6214 1234 5678 9012 36", "6214 1234 5678 9012 36"),
     ("사일일일 일일일일 일일일일 일일일일", "일일일일 일일일일"),
     ("four one one one, one one one one, one one one one, one one one one", "one one one one"),
+    # Read out in threes, as Whisper wrote a spoken 15-digit Amex number.
+    ("my card number is 378 282 246 310 005", "246 310 005"),
+    ("card 3782-8224-6310-005", "3782-8224-6310-005"),
 ]
 EMAILS = [
     ("kim.minsu@naver.com 으로 보내 주세요", "kim.minsu@naver.com"),
@@ -89,6 +92,9 @@ EMAILS = [
     ("Send it to Sarah.Connor@Cyberdyne.io please", "Sarah.Connor@Cyberdyne.io"),
     ("hong123 at gmail.com", "hong123"),
     ("메일은 kim01012345678@naver.com", "kim01012345678"),
+    # Said without a pause, Whisper glued "at" into the word.
+    ("my email is hungildonatexample.com", "hungildonatexample.com"),
+    ("receipt to minsuatnaver.com please", "minsuatnaver.com"),
 ]
 ADDRESSES = [
     ("서울시 강남구 테헤란로 123", "테헤란로 123"),
@@ -111,6 +117,9 @@ ADDRESSES = [
     ("123 Main Street, Apt 4B", "Apt 4B"),
     ("42 Wallaby Way, Sydney", "42 Wallaby Way"),
     ("88 Colin P Kelly Jr Street", "Colin P Kelly"),
+    ("my postcode is SW1A 1AA", "SW1A 1AA"),
+    ("deliver to m1 1ae please", "m1 1ae"),
+    ("postcode EC1A1BB", "EC1A1BB"),
 ]
 POSITIVES = (
     [(t, Kind.PHONE, v) for t, v in PHONES] + [(t, Kind.RRN, v) for t, v in RRNS]
@@ -269,3 +278,12 @@ def test_redaction_never_cuts_or_joins_numbers(text: str) -> None:
         assert 0 <= f.start < f.end <= len(text)
         assert not (f.start > 0 and text[f.start - 1].isdigit() and text[f.start].isdigit())
         assert not (f.end < len(text) and text[f.end - 1].isdigit() and text[f.end].isdigit())
+
+
+def test_personal_numbers_are_masked_for_understanding_and_nothing_else() -> None:
+    """Understanding reads the masked text: a card or phone number is never a quantity."""
+    assert mask_personal_numbers("one latte please my card is 4111 1111 1111 1111") == "one latte please my card is <card>"
+    assert mask_personal_numbers("라떼 한 잔 연락처는 공일공 일이삼사 오육칠팔") == "라떼 한 잔 연락처는 <phone>"
+    kept = "two lattes to 123 Main Street, kim@naver.com"  # addresses and e-mails are no numbers to mistake
+    assert mask_personal_numbers(kept) == kept
+

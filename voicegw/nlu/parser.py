@@ -33,6 +33,7 @@ from voicegw.nlu.segments import Segment, segment
 from voicegw.nlu.slots import fill_slots
 from voicegw.nlu.tagger import Span, tag
 from voicegw.nlu.types import MAX_QUANTITY, Answer, IntentName, LineOption, Understanding
+from voicegw.privacy.redact import mask_personal_numbers
 
 
 @dataclass(frozen=True)
@@ -163,12 +164,13 @@ class Reading:
 def understand(text: str, menu: Menu | CompiledMenu, language: str) -> Understanding:
     """What ``text`` (a transcript or typed message) asks of the store with ``menu``.
 
-    A matched FAQ comes back as ``intent=faq`` with the FAQ entry id as the only candidate.
+    Phone, card and registration numbers are read as what they are, never as quantities. A
+    matched FAQ comes back as ``intent=faq`` with the FAQ entry id as the only candidate.
     Items heard in talk rather than an order (evidence.py: low coverage, or a fuzzy item with no
     order evidence) come back as ``unknown`` with ``low_confidence`` + candidates or ``not_understood``.
     """
     compiled = menu if isinstance(menu, CompiledMenu) else compile_menu(menu)
-    reading = read(text, compiled, language)
+    reading = read(mask_personal_numbers(text), compiled, language)  # a card number is no quantity
     return _with_feelings(_first(DECISIONS, reading), reading).model_copy(
         update={"normalized_text": reading.normalized.text, "answer": _yes_or_no(reading)})
 

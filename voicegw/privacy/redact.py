@@ -183,6 +183,9 @@ def _number_findings(view: DigitView) -> list[Finding]:
         digits = _digits(m.group())
         if len(digits) >= MIN_SPOKEN_DIGITS and view.has_spoken(m.start(), m.end()):
             add(_number_kind(digits), m)
+        elif 13 <= len(digits) <= 19 and luhn_ok(digits):
+            # A card read out in any grouping Whisper chose to write ("378 282 246 310 005").
+            add(Kind.CARD, m)
     return found
 
 
@@ -200,6 +203,11 @@ _EMAILS = [
         re.IGNORECASE,
     ),
 ]
+
+
+# Read out without a pause, Whisper glues "at" into one word: "hongildongatexample.com".
+_GLUED_EMAIL = re.compile(r"(?<![\w.@>-])[A-Za-z0-9][A-Za-z0-9._-]*at[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\." + _TLD
+                          + r"(?![A-Za-z0-9<])", re.IGNORECASE)
 
 
 # --- addresses ---------------------------------------------------------------------------------
@@ -239,6 +247,11 @@ _STREET = re.compile(
 )
 
 
+# A UK postcode (outward code, space, inward code): "SW1A 1AA", "m1 1ae". The inward code is a digit
+# and two letters, which no order or price has.
+_UK_POSTCODE = re.compile(r"(?<![\w>])[A-Za-z]{1,2}\d[A-Za-z\d]?\s?\d[ABD-HJLNP-UW-Zabd-hjlnp-uw-z]{2}(?![\w<])")
+
+
 #: Words ending like a road name that are particles: "아이스로", "라지로" stay possible roads
 #: (they need a second sign), these never are.
 _NOT_ROAD = re.compile(r"(?:으로|걸로|거로|그대로|이대로|저대로|마음대로|맘대로)$")
@@ -254,7 +267,7 @@ def _address_findings(text: str) -> list[Finding]:
     for m in _LOT.finditer(text):
         if m["prefix"] or m["cue"] or m["tail"] or m["bunji"] or "-" in m["lot"]:
             found.append(Finding(Kind.ADDRESS, m.start("addr"), m.end("addr")))
-    for pattern in (_APARTMENT, _STREET):
+    for pattern in (_APARTMENT, _STREET, _UK_POSTCODE):
         found.extend(Finding(Kind.ADDRESS, m.start(), m.end()) for m in pattern.finditer(text))
     return found
 
@@ -266,7 +279,7 @@ def find_personal_data(text: str) -> list[Finding]:
     """Every finding in text order; overlapping ones merge into one of the higher-priority kind,
     so no part of either is left in the text."""
     candidates = _number_findings(digit_view(text)) + _address_findings(text)
-    candidates += [Finding(Kind.EMAIL, m.start(), m.end()) for p in _EMAILS for m in p.finditer(text)]
+    candidates += [Finding(Kind.EMAIL, m.start(), m.end()) for p in (*_EMAILS, _GLUED_EMAIL) for m in p.finditer(text)]
     merged: list[Finding] = []
     for f in sorted(candidates, key=lambda f: f.start):
         last = merged[-1] if merged else None
@@ -292,3 +305,17 @@ def redact(text: str, language: str | None = None) -> Redacted:
         pos = f.end
     parts.append(text[pos:])
     return Redacted("".join(parts), tuple(findings))
+
+
+NUMBER_KINDS = frozenset({Kind.PHONE, Kind.RRN, Kind.CARD})
+
+
+def mask_personal_numbers(text: str) -> str:
+    """``text`` with phone, registration and card numbers replaced by their placeholders, the rest
+    as it was: understanding reads "one latte, my card is 4111 1111 1111 1111" as one latte, not
+    as 4111 of something."""
+    findings = [f for f in find_personal_data(text) if f.kind in NUMBER_KINDS]
+    for f in reversed(findings):
+        text = text[:f.start] + f.kind.placeholder + text[f.end:]
+    return text
+

@@ -30,6 +30,8 @@ KAKAO_LANG = {"ko": "kr", "en": "en"}
 #: Clip suffix -> the Content-Type the voice route is sent.
 AUDIO_TYPES = {".wav": "audio/wav", ".flac": "audio/flac", ".ogg": "audio/ogg", ".mp3": "audio/mpeg",
                ".m4a": "audio/mp4", ".mp4": "audio/mp4", ".webm": "audio/webm"}
+#: How often a clip refused by a busy gateway (503 saturated) is sent again after its Retry-After.
+SATURATED_RETRIES = 5
 
 
 def kakao_turn_result(body: dict[str, Any]) -> dict[str, Any]:
@@ -72,8 +74,15 @@ class StoryClient:
     async def _voice(self, clip: Path, store: str, lang: str, session: str) -> dict[str, Any]:
         query = urlencode({"store": store, "session": session, "lang": lang})
         headers = {"Content-Type": AUDIO_TYPES.get(clip.suffix.lower(), "application/octet-stream")}
-        async with self.http.post(f"{self.base_url}/v1/voice/orders?{query}", data=clip.read_bytes(), headers=headers) as r:
-            return await _json_or_error(r)
+        for attempt in range(SATURATED_RETRIES + 1):
+            async with self.http.post(f"{self.base_url}/v1/voice/orders?{query}", data=clip.read_bytes(), headers=headers) as r:
+                body = await _json_or_error(r)
+                retry_after = r.headers.get("Retry-After", "1")
+            # A busy gateway says when the clip would fit; a replay waits as a kiosk would.
+            if body.get("error", {}).get("code") != "saturated" or attempt == SATURATED_RETRIES:
+                return body
+            await asyncio.sleep(min(float(retry_after) if retry_after.isdigit() else 1.0, 10.0))
+        raise AssertionError("unreachable")
 
     async def _kakao(self, text: str, store: str, lang: str, session: str) -> dict[str, Any]:
         request = SkillRequest(
@@ -193,7 +202,9 @@ async def local_gateway(settings: Settings, *, with_model: bool, ready_timeout_s
     from voicegw.gateway.app import create_app
 
     with tempfile.TemporaryDirectory(prefix="voicegw-stories-") as tmp:
-        local = settings.model_copy(update={"data_dir": Path(tmp), "backend": settings.backend.model_copy(update={"url": None})})
+        # Every clip of a replay is waited for: it measures understanding, not admission under load.
+        local = settings.model_copy(update={"data_dir": Path(tmp), "backend": settings.backend.model_copy(update={"url": None}),
+                                            "asr": settings.asr.model_copy(update={"deadline_s": None})})
         app = create_app(local, transcriber=None if with_model else _NoSpeechModel())
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
