@@ -26,6 +26,7 @@ from voicegw.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "audio_fixtures"
+SATURATED_RETRIES = 6
 
 
 @dataclass
@@ -41,10 +42,18 @@ class Gateway:
     database: Path
 
     def post(self, path: str, data: bytes, content_type: str, headers: dict[str, str] | None = None) -> Answer:
-        request = urllib.request.Request(
-            self.base_url + path, data=data, method="POST", headers={"Content-Type": content_type, **(headers or {})}
-        )
-        return _send(request)
+        """POST as a kiosk does: a clip the busy recogniser refuses (503 saturated) is sent again
+        after its Retry-After, a few times."""
+        for _ in range(SATURATED_RETRIES):
+            request = urllib.request.Request(
+                self.base_url + path, data=data, method="POST", headers={"Content-Type": content_type, **(headers or {})}
+            )
+            answer = _send(request)
+            if not (answer.status == 503 and isinstance(answer.body, dict)
+                    and answer.body.get("error", {}).get("code") == "saturated"):
+                return answer
+            time.sleep(min(float(answer.headers.get("Retry-After", "1")), 10.0))
+        return answer
 
     def post_json(self, path: str, payload: Any, headers: dict[str, str] | None = None) -> Answer:
         return self.post(path, json.dumps(payload, ensure_ascii=False).encode(), "application/json", headers)
