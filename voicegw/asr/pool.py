@@ -5,8 +5,8 @@ A clip is admitted when a worker is free, or when the clips ahead of it and its 
 are estimated to end within ``deadline_s`` (Open Builder gives a skill 5 s; a kiosk's customer
 waits no longer). The estimate is the audio's length times the real-time factor measured on the
 clips transcribed so far. Otherwise the answer is 503 at once, with a ``Retry-After`` of the time
-after which the same clip would be admitted. A caller that stops waiting (its client hung up, so aiohttp cancels the
-handler) cancels its job: if it has not started it never runs.
+after which the same clip would be admitted. A caller that stops waiting (its client hung up, so
+aiohttp cancels the handler) cancels its job: if it has not started it never runs.
 """
 
 from __future__ import annotations
