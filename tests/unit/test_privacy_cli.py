@@ -38,7 +38,7 @@ def _run(settings: Settings, *args: str) -> int:
 def test_purge_prints_counts_per_class(settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:
     assert _run(settings, "purge") == 0
     lines = dict(line.split(maxsplit=1) for line in capsys.readouterr().out.splitlines())
-    assert set(lines) == {"audio", "transcripts", "carts", "contacts", "events", "audit"}
+    assert set(lines) == {"audio", "transcripts", "carts", "replies", "contacts", "events", "audit"}
     assert lines["contacts"].startswith("1 deleted (kept 30 days)") and lines["audio"].startswith("0 deleted")
 
 

@@ -70,7 +70,7 @@ def test_each_class_goes_after_its_own_period(db: Path, store: PrivacyStore) -> 
     # audit: a year
     audit(store, DEV_ACTOR, "user.export", "u-x", now=_ago(366))
     audit(store, DEV_ACTOR, "user.export", "u-x", now=_ago(364))
-    # carts idle past the transcript period (their lines keep what the customer said)
+    # carts idle past the transcript period
     backend = SqliteStorage(db)
     line = OrderLine(item_id="americano", name="아메리카노", quantity=1, unit_price=4500, origin="아메리카노 하나")
     backend.save_cart("cafe-ko", "u-cart-old", Cart(lines=(line,)))
@@ -78,16 +78,22 @@ def test_each_class_goes_after_its_own_period(db: Path, store: PrivacyStore) -> 
     with store.tx() as c:
         c.execute("UPDATE carts SET updated_at = ? WHERE session = 'u-cart-old'", (iso(_ago(31)),))
         c.execute("UPDATE carts SET updated_at = ? WHERE session = 'u-cart-new'", (iso(_ago(29)),))
+    # answers kept for retried keyed turns: a day
+    with store.tx() as c:
+        for session, age in (("u-reply-old", 1.1), ("u-reply-new", 0.9)):
+            c.execute("INSERT INTO turn_replies (key, store, session, digest, response, created_at)"
+                      " VALUES (?, 'cafe-ko', ?, 'd', '{}', ?)", (session, session, iso(_ago(age))))
 
     counts = purge(store, RETENTION, now=NOW)
 
-    assert counts == {"audio": 2, "transcripts": 1, "carts": 1, "contacts": 1, "events": 2, "audit": 1}
+    assert counts == {"audio": 2, "transcripts": 1, "carts": 1, "replies": 1, "contacts": 1, "events": 2, "audit": 1}
     with store.read() as c:
         assert [r[0] for r in c.execute("SELECT session FROM retained_audio")] == ["u-audio"]
         assert [r[0] for r in c.execute("SELECT transcript FROM turn_log")] == ["라떼 두 잔"]
         assert [r[0] for r in c.execute("SELECT order_id FROM contacts")] == ["A-0002"]
         assert {r[0] for r in c.execute("SELECT session FROM consents")} == {"u-audio", "u-brief", "u-c", "u-w2"}
         assert [r[0] for r in c.execute("SELECT session FROM carts")] == ["u-cart-new"]
+        assert [r[0] for r in c.execute("SELECT session FROM turn_replies")] == ["u-reply-new"]
     assert backend.get_cart("cafe-ko", "u-cart-new") is not None
     backend.close()
     assert store.retained_clip(1) is None and store.retained_clip(2) == b"new clip"

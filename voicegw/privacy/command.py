@@ -8,6 +8,7 @@ import getpass
 import json
 from collections.abc import Callable
 
+from voicegw.backend.storage import REPLY_RETENTION
 from voicegw.privacy.audit import CLI_ACTOR, Actor, audit
 from voicegw.privacy.crypto import KeyRing, keys_file, keys_from_env, load_keys, new_key, write_keys_file
 from voicegw.privacy.retention import purge
@@ -49,10 +50,11 @@ def run_purge(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         store.close()
     days = settings.privacy.retention
-    periods = {"audio": days.audio_days, "transcripts": days.transcripts_days, "carts": days.transcripts_days,
-               "contacts": days.contact_days, "events": days.events_days, "audit": days.audit_days}
+    periods = {"audio": f"{days.audio_days} days", "transcripts": f"{days.transcripts_days} days",
+               "carts": f"{days.transcripts_days} days", "replies": f"{REPLY_RETENTION.total_seconds() / 3600:g} hours", "contacts": f"{days.contact_days} days",
+               "events": f"{days.events_days} days", "audit": f"{days.audit_days} days"}
     for name, count in counts.items():
-        print(f"{name:12} {count:6d} deleted (kept {periods[name]} days)")
+        print(f"{name:12} {count:6d} deleted (kept {periods[name]})")
     return 0
 
 

@@ -4,8 +4,8 @@ when a setting and the customer's consent both say so.
 | class        | rows                                                  | setting           |
 |--------------|-------------------------------------------------------|-------------------|
 | audio        | retained_audio                                        | audio_days        |
-| transcripts  | turn_log; carts idle that long (their lines keep what | transcripts_days  |
-|              | the customer said as each line's origin)              |                   |
+| transcripts  | turn_log; carts idle that long                        | transcripts_days  |
+| replies      | turn_replies: answers kept for retried keyed turns    | 24 hours          |
 | contacts     | contacts                                              | contact_days      |
 | events       | consents withdrawn that long ago, or granted that long| events_days       |
 |              | ago and no longer covering any kept data              |                   |
@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from voicegw.backend.storage import REPLY_RETENTION
 from voicegw.privacy.audit import Actor, record
 from voicegw.privacy.store import ConsentError, PrivacyStore, iso, utcnow
 from voicegw.settings import RetentionSettings, Settings
@@ -28,7 +29,7 @@ from voicegw.settings import RetentionSettings, Settings
 log = logging.getLogger(__name__)
 
 PURGE_ACTOR = Actor("purge", "system")
-CLASSES = ("audio", "transcripts", "carts", "contacts", "events", "audit")
+CLASSES = ("audio", "transcripts", "carts", "replies", "contacts", "events", "audit")
 
 
 def purge(privacy: PrivacyStore, retention: RetentionSettings, now: datetime | None = None) -> dict[str, int]:
@@ -52,6 +53,10 @@ def purge(privacy: PrivacyStore, retention: RetentionSettings, now: datetime | N
         }
         if c.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'carts'").fetchone():
             counts["carts"] = c.execute("DELETE FROM carts WHERE updated_at < ?", (cutoff(retention.transcripts_days),)).rowcount
+        counts["replies"] = 0
+        if c.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'turn_replies'").fetchone():
+            counts["replies"] = c.execute("DELETE FROM turn_replies WHERE created_at < ?",
+                                          (iso(now - REPLY_RETENTION),)).rowcount
         events = cutoff(retention.events_days)
         counts["events"] = c.execute(
             "DELETE FROM consents WHERE withdrawn_at < ? OR (withdrawn_at IS NULL AND granted_at < ?"
