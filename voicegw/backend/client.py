@@ -18,10 +18,18 @@ OPEN_BUILDER_TIMEOUT_S = 5.0
 """Open Builder gives a skill 5 s; a backend slower than that would fail in KakaoTalk too."""
 
 
+AUTHORIZATION = "Authorization"
+
+
+def bearer(key: str) -> dict[str, str]:
+    """The header a caller of a skill server sends with the server's key."""
+    return {AUTHORIZATION: f"Bearer {key}"}
+
+
 def backend_headers(settings: Settings) -> dict[str, str]:
     """What the gateway sends an external skill server: its key, when one is set."""
     key = settings.backend.key
-    return {} if key is None else {"Authorization": f"Bearer {key.get_secret_value()}"}
+    return {} if key is None else bearer(key.get_secret_value())
 
 
 class SkillClient:

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from aiohttp import web
 
-from voicegw.backend.server import bearer, create_skill_app, seed_faq
+from voicegw.backend.client import bearer
+from voicegw.backend.server import create_skill_app, seed_faq
 from voicegw.backend.storage import SqliteStorage
 from voicegw.nlu.menu import Menu
 

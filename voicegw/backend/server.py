@@ -21,6 +21,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import ValidationError
 
+from voicegw.backend.client import AUTHORIZATION, bearer
 from voicegw.backend.menu_check import checked_understanding
 from voicegw.backend.records import FaqEntry
 from voicegw.backend.skill import Channel, SkillRequest, SkillResponse, VoicegwExtra, operator_label
@@ -40,7 +41,6 @@ log = logging.getLogger(__name__)
 
 STORAGE_KEY = web.AppKey("skill_storage", Storage)
 MENUS_KEY = web.AppKey("skill_menus", Mapping)
-AUTHORIZATION = "Authorization"
 
 
 def _error(status: int, code: str, message: str) -> web.Response:
@@ -63,7 +63,7 @@ async def _errors(request: web.Request, handler) -> web.StreamResponse:
 
 
 def _make_auth_middleware(key: str):
-    expected = f"Bearer {key}".encode()
+    expected = bearer(key)[AUTHORIZATION].encode()
 
     @web.middleware
     async def _auth(request: web.Request, handler) -> web.StreamResponse:
@@ -73,11 +73,6 @@ def _make_auth_middleware(key: str):
         return await handler(request)
 
     return _auth
-
-
-def bearer(key: str) -> dict[str, str]:
-    """The header a client of the skill server sends."""
-    return {AUTHORIZATION: f"Bearer {key}"}
 
 
 async def _json_body(request: web.Request) -> Any:
@@ -160,7 +155,8 @@ async def handle_skill(request: web.Request) -> web.Response:
     turn = Turn(store, session, language, menu, understanding, extra.channel,
                 scoped_idempotency_key(store, session, extra.idempotency_key) if extra.idempotency_key else None,
                 extra.request_digest or _digest(body))
-    return web.json_response(json.loads(await asyncio.to_thread(_run_turn, storage, turn)))
+    # The JSON as stored for retries, sent as it is.
+    return web.Response(text=await asyncio.to_thread(_run_turn, storage, turn), content_type="application/json")
 
 
 def _digest(body: Any) -> str:

@@ -61,11 +61,9 @@ def answer_pending(
     if lines is None:
         return None
     cleared = state.model_copy(update={"pending": None})
-    for line in lines:
-        group = menu.missing_required(menu.item(line.item_id), (o.group for o in line.options))
-        if group is not None:  # a second required group: ask for it next
-            values = menu.value_names(group, language)
-            return _ask(cart, Pending(kind="option", lines=lines, group=group), cleared, menu, language, values)
+    if (group := menu.first_missing(lines)) is not None:  # a second required group: ask for it next
+        values = menu.value_names(group, language)
+        return _ask(cart, Pending(kind="option", lines=lines, group=group), cleared, menu, language, values)
     new_cart = add_lines(cart, lines)
     text = R.text("added", language, lines=R.format_lines(lines, language, counters))
     return TurnOutcome(new_cart, Reply(text, R.quick_replies("ordering", language)), state=cleared,

@@ -248,7 +248,7 @@ def _amend(
             changed += done
         else:
             added.append(with_defaults(line, menu, lang))
-    if menu is not None and (group := _first_missing(added, menu)) is not None:
+    if menu is not None and (group := menu.first_missing(added)) is not None:
         ask = u.model_copy(update={"lines": tuple(added), "amending": (), "reason": "missing_option",
                                    "missing_group": group, "candidates": menu.value_names(group, lang)})
         return clarify.ask_option(new_cart, ask, state, menu, lang)
@@ -263,14 +263,6 @@ def _amend(
                       added=R.format_lines(added, lang, counters), cart=readback(new_cart, lang, counters))
         outcome = replace(outcome, reply=Reply(text, outcome.reply.quick_replies))
     return replace(outcome, intent=IntentName.ORDER_CHANGE)
-
-
-def _first_missing(lines: list[OrderLine], menu: Menu) -> str | None:
-    """The first required option group a line lacks."""
-    for line in lines:
-        if (group := menu.missing_required(menu.item(line.item_id), (o.group for o in line.options))) is not None:
-            return group
-    return None
 
 
 def _options_alone(

@@ -75,13 +75,11 @@ def add(r: Reading) -> Understanding:
             if refers_to_cart(seg, r.ctx, r.normalized.make_it) else ()
         return Understanding(intent=intent, lines=tuple(lines), reason="ambiguous_item", either=either,
                              candidates=item_names(choices, r.ctx), held_quantity=quantity(seg, r.ctx))
-    for i, line in enumerate(lines):
-        if i in amending:
-            continue  # the cart's line has its required options; the dialogue asks if there is none
-        named = (o.group for o in line.options)
-        if (group := r.ctx.menu.missing_required(r.ctx.menu.item(line.item_id), named)) is not None:
-            return Understanding(intent=intent, lines=tuple(lines), reason="missing_option",
-                                 candidates=r.ctx.menu.value_names(group, r.ctx.language), missing_group=group)
+    # An amending line's item is in the cart with its required options; the dialogue asks if it is not.
+    new = (line for i, line in enumerate(lines) if i not in amending)
+    if (group := r.ctx.menu.first_missing(new)) is not None:
+        return Understanding(intent=intent, lines=tuple(lines), reason="missing_option",
+                             candidates=r.ctx.menu.value_names(group, r.ctx.language), missing_group=group)
     return Understanding(intent=intent, lines=tuple(lines), amending=tuple(amending))
 
 

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from voicegw.nlu.types import LineOption
+from voicegw.nlu.types import LineOption, OrderLine
 
 Language = Literal["ko", "en"]
 Names = dict[Language, list[str]]
@@ -171,6 +171,13 @@ class Menu(_Model):
         """The first required group of ``item`` not among the ``named`` groups."""
         have = set(named)
         return next((g for g in item.option_groups if self.group(g).required and g not in have), None)
+
+    def first_missing(self, lines: Iterable[OrderLine]) -> str | None:
+        """The first required option group one of ``lines`` lacks."""
+        for line in lines:
+            if (group := self.missing_required(self.item(line.item_id), (o.group for o in line.options))) is not None:
+                return group
+        return None
 
     def value_names(self, group_id: str, language: str) -> tuple[str, ...]:
         """Display names of a group's values (레몬, 자몽, 청포도), for quick replies."""

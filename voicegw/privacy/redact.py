@@ -37,6 +37,7 @@ Decisions (the tests in tests/unit/test_redact.py hold each one):
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -298,13 +299,18 @@ def redact(text: str, language: str | None = None) -> Redacted:
     Korean transcript may hold an English e-mail and an English one a Korean address.
     """
     findings = find_personal_data(text)
+    return Redacted(_replaced(text, findings), tuple(findings))
+
+
+def _replaced(text: str, findings: Iterable[Finding]) -> str:
+    """``text`` with each finding (in text order, not overlapping) replaced by its placeholder."""
     parts: list[str] = []
     pos = 0
     for f in findings:
         parts += [text[pos:f.start], f.kind.placeholder]
         pos = f.end
     parts.append(text[pos:])
-    return Redacted("".join(parts), tuple(findings))
+    return "".join(parts)
 
 
 NUMBER_KINDS = frozenset({Kind.PHONE, Kind.RRN, Kind.CARD})
@@ -314,8 +320,5 @@ def mask_personal_numbers(text: str) -> str:
     """``text`` with phone, registration and card numbers replaced by their placeholders, the rest
     as it was: understanding reads "one latte, my card is 4111 1111 1111 1111" as one latte, not
     as 4111 of something."""
-    findings = [f for f in find_personal_data(text) if f.kind in NUMBER_KINDS]
-    for f in reversed(findings):
-        text = text[:f.start] + f.kind.placeholder + text[f.end:]
-    return text
+    return _replaced(text, (f for f in find_personal_data(text) if f.kind in NUMBER_KINDS))
 
