@@ -197,3 +197,14 @@ def test_guard_drops_a_repetition_loop_even_on_clear_audio() -> None:
 def test_a_long_order_is_not_a_loop() -> None:
     text = " Can I get two large iced americanos, one small hot latte with almond milk, and three chocolate muffins"
     assert guard_segments([_segment(text)], "en", 0.6).text == text.strip()
+
+
+def test_guard_drops_a_menu_term_echoed_three_times() -> None:
+    # Fixture questions that Whisper with the store's hotwords wrote as echoes (espeak Korean, a
+    # meeting under running tap water): not a word of them was an order.
+    words = bias_words("계란찜, 족발, 보쌈, drip coffee, iced latte")
+    for text in (" 계란찜, 계란찜, 계란찜, 계란찜, 계란찜", " coffee, coffee, coffee, coffee, coffee,", " iced latte, iced latte, iced latte"):
+        assert guard_segments([_segment(text, no_speech=0.02, logprob=-0.3)], "ko", 0.6, words).is_empty, text
+    # What a customer says: a term twice, a number repeated, a run of words that are not menu words.
+    for text in (" 족발, 족발 두 개요", " 짜장면 두 두 두 그릇", " no no no, an iced latte", " an iced latte and a drip coffee"):
+        assert guard_segments([_segment(text, no_speech=0.02, logprob=-0.3)], "ko", 0.6, words).text == text.strip(), text

@@ -5,7 +5,13 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
-from voicegw.asr.hallucinations import bias_fraction, is_hallucination, is_repetition_loop, repeats_a_phrase
+from voicegw.asr.hallucinations import (
+    bias_fraction,
+    echoes_a_menu_term,
+    is_hallucination,
+    is_repetition_loop,
+    repeats_a_phrase,
+)
 from voicegw.asr.transcript import Reading, Transcript, TranscriptSegment
 
 #: Below this mean log-probability per token the words are near-random guesses (seen on babble
@@ -28,6 +34,9 @@ def _keep_segment(segment: TranscriptSegment, threshold: float, bias: frozenset[
         return False
     if segment.avg_logprob < GIBBERISH_LOGPROB or is_repetition_loop(segment.text):
         return False
+    # An echo of the hotwords says nothing about what was said around it either.
+    if echoes_a_menu_term(segment.text, bias):
+        return False
     if segment.no_speech_prob >= DOUBT_NO_SPEECH_PROB and (
         bias_fraction(segment.text, bias) >= RECITAL_BIAS_FRACTION
         or repeats_a_phrase(segment.text)
@@ -47,7 +56,7 @@ def guard_segments(
     # faster-whisper re-decodes a repetition loop with sampling; the N-best decoder does not
     # sample (a replayed clip must answer the same), so a loop is dropped here, whichever decoder
     # wrote it (the engine then hears a looping N-best clip again the faster-whisper way).
-    if kept and (is_hallucination(text) or is_repetition_loop(text)):
+    if kept and (is_hallucination(text) or is_repetition_loop(text) or echoes_a_menu_term(text, bias)):
         kept, dropped, text = [], dropped + tuple(s.text for s in kept), ""
     confidence = math.exp(sum(s.avg_logprob for s in kept) / len(kept)) if kept else 0.0
     return Transcript(
