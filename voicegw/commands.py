@@ -11,10 +11,9 @@ from voicegw.settings import Settings
 
 
 def serve(args: argparse.Namespace, settings: Settings) -> int:
-    from aiohttp import web
-
     from voicegw.gateway.app import SERVICES, create_app
     from voicegw.gateway.limits import server_options
+    from voicegw.serving import run_gateway
 
     # Fail now, with the fix in the message, rather than serve a gateway that cannot hear.
     resolve_model(settings.asr.model, settings.asr.models_dir)
@@ -22,9 +21,7 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
     host, port = settings.server.host, settings.server.port
     stores = ", ".join(sorted(app[SERVICES].menus))
     banner = _banner(host, port, stores)
-    web.run_app(
-        app, host=host, port=port, print=lambda _: print(banner, flush=True), access_log=None, **server_options(settings)
-    )
+    run_gateway(app, host, port, lambda: print(banner, flush=True), **server_options(settings))
     return 0
 
 

@@ -15,11 +15,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from aiohttp import FormData
+from aiohttp import FormData, web
 
 from voicegw.asr.engine import TranscribeOptions, Transcript
 from voicegw.audio.pcm import Pcm
 from voicegw.gateway.app import create_app
+from voicegw.serving import JsonErrorRunner
 from voicegw.settings import AudioSettings, Settings
 
 from tests.unit.app_support import ready_client
@@ -145,19 +146,35 @@ async def test_a_body_of_many_empty_parts_is_refused_without_stalling_the_server
     assert asyncio.get_running_loop().time() - started < 2.0 and not transcriber.calls
 
 
-async def test_a_request_aiohttp_cannot_parse_is_one_log_line(client, caplog) -> None:
-    """A header over aiohttp's limit or a bad header byte logged an ERROR traceback each time."""
+async def test_a_request_aiohttp_cannot_parse_is_a_json_400_and_one_log_line(settings, transcriber, caplog) -> None:
+    """A header over aiohttp's limit or a bad header byte logged an ERROR traceback each time and
+    was answered in plain text; served as ``voicegw serve`` serves it, the answer is JSON."""
     caplog.set_level(logging.DEBUG, logger="aiohttp.server")
+    runner = JsonErrorRunner(create_app(settings, transcriber=transcriber), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
     bad = [b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20_000 + b"\r\n\r\n",
            b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Bad: a\x00b\r\n\r\n",
            b"GET /" + b"a" * 20_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n"]
-    for request in bad:
-        reader, writer = await asyncio.open_connection(client.host, client.port)
-        writer.write(request)
-        await writer.drain()
-        answer = await asyncio.wait_for(reader.read(), 5)
+    try:
+        for request in bad:
+            reader, writer = await asyncio.open_connection(host, port)
+            writer.write(request)
+            await writer.drain()
+            answer = await asyncio.wait_for(reader.read(), 5)
+            writer.close()
+            head, body = answer.split(b"\r\n\r\n", 1)
+            assert head.split(b"\r\n", 1)[0].endswith(b" 400 Bad Request"), answer[:80]
+            assert b"application/json" in head and json.loads(body)["error"]["code"] == "malformed_request"
+            assert b"aaaa" not in body  # what was sent is not echoed back
+        reader, writer = await asyncio.open_connection(host, port)
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        assert (await asyncio.wait_for(reader.read(), 5)).startswith(b"HTTP/1.1 200")  # still serving
         writer.close()
-        assert answer.split(b"\r\n", 1)[0].endswith(b" 400 Bad Request"), answer[:80]
+    finally:
+        await runner.cleanup()
     records = [r for r in caplog.records if r.name == "aiohttp.server" and r.levelno >= logging.WARNING]
     assert len(records) == len(bad)
     assert all(r.levelno == logging.WARNING and r.exc_info is None and "\n" not in r.getMessage() for r in records)

@@ -18,6 +18,7 @@ from aiohttp import web
 from voicegw.backend.client import bearer
 from voicegw.backend.server import create_skill_app, seed_faq
 from voicegw.backend.storage import SqliteStorage
+from voicegw.serving import JsonErrorRunner
 from voicegw.nlu.menu import Menu
 
 
@@ -37,7 +38,7 @@ class EmbeddedBackend:
         self.database_path.parent.mkdir(parents=True, exist_ok=True)
         self.storage = await asyncio.to_thread(SqliteStorage, self.database_path)
         await asyncio.to_thread(seed_faq, self.storage, self.menus)
-        self._runner = web.AppRunner(create_skill_app(self.storage, self.menus, key=self._key), access_log=None)
+        self._runner = JsonErrorRunner(create_skill_app(self.storage, self.menus, key=self._key), access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
