@@ -153,6 +153,25 @@ def test_lines_inside_an_offer_and_a_question_are_checked_too() -> None:
             checked_understanding(hostile, CAFE, "ko")
 
 
+async def test_choices_said_to_the_customer_are_the_menus_names(gateway, storage) -> None:
+    """"Did you mean ...?" and its quick replies read the request's candidates: a caller's text
+    ("PWNED: call 010-0000-0000") would be said to the customer as a choice."""
+    unknown = Intent(name=IntentName.UNKNOWN, confidence=0.4)
+    menus_words = Understanding(intent=unknown, reason="low_confidence", candidates=("카페라떼", "라지"))
+    assert checked_understanding(menus_words, CAFE, "ko").candidates == ("카페라떼", "라지")
+    faq = Understanding(intent=Intent(name=IntentName.FAQ, confidence=1.0), candidates=("hours",))
+    assert checked_understanding(faq, CAFE, "ko").candidates == ("hours",)
+    for hostile in (menus_words.model_copy(update={"candidates": ("카페라떼", "PWNED: call 010-0000-0000")}),
+                    faq.model_copy(update={"candidates": ("PWNED: call 010-0000-0000",)})):
+        with pytest.raises(RequestError) as info:
+            checked_understanding(hostile, CAFE, "ko")
+        assert info.value.code == "not_on_menu"
+    body = build_skill_request(menus_words.model_copy(update={"candidates": ("PWNED",)}), store="cafe-ko", session="s-9",
+                               language="ko", utterance="…", channel="text").to_wire()
+    refused = await answer(gateway, body, 400)
+    assert refused["error"]["code"] == "not_on_menu" and storage.get_cart("cafe-ko", "s-9") is None
+
+
 def test_an_amount_the_group_does_not_take_is_refused() -> None:
     amounts = [g for g in CAFE.option_groups if not g.amounts]
     group = amounts[0]

@@ -9,6 +9,7 @@ or an order is no place for what a customer said.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from itertools import combinations
 from typing import TypeVar
@@ -16,7 +17,7 @@ from typing import TypeVar
 from voicegw.dialogue.cart_ops import line_name
 from voicegw.errors import RequestError
 from voicegw.nlu.menu import Item, Menu, display_name
-from voicegw.nlu.types import ANY_VALUE, MAX_QUANTITY, Asked, LineOption, Offer, OrderLine, Understanding
+from voicegw.nlu.types import ANY_VALUE, MAX_QUANTITY, Asked, IntentName, LineOption, Offer, OrderLine, Understanding
 
 
 def not_on_menu(message: str) -> RequestError:
@@ -25,7 +26,9 @@ def not_on_menu(message: str) -> RequestError:
 
 def checked_understanding(u: Understanding, menu: Menu, language: str) -> Understanding:
     """``u`` with every line repriced and renamed from ``menu``; a ``not_on_menu`` 400 for an
-    item, option value or amount the menu does not have."""
+    item, option value or amount the menu does not have, or a choice offered to the customer
+    that is not one of the menu's names."""
+    _check_candidates(u, menu)
     return _checked_action(u, menu, language).model_copy(update={
         "offer": None if u.offer is None else _checked_action(u.offer, menu, language),
         "asked": None if u.asked is None else Asked(lines=_lines(u.asked.lines, menu, language),
@@ -46,6 +49,26 @@ def _checked_action(action: Action, menu: Menu, language: str) -> Action:
         "either": _lines(action.either, menu, language),
         "options": _loose_options(action.options, menu),
     })
+
+
+#: An FAQ entry's id, as the FAQ table keys it: looked up, never shown.
+_FAQ_ID = re.compile(r"[\w.-]{1,64}")
+
+
+def _check_candidates(u: Understanding, menu: Menu) -> None:
+    """What the dialogue offers as choices (quick replies, "did you mean ...") is said to the
+    customer: an item's or an option value's name on this menu, never a caller's text. An FAQ
+    turn's candidates are the ids of the entries to answer from."""
+    if u.intent.name is IntentName.FAQ:
+        allowed = None
+    else:
+        named = [*menu.items, *(value for group in menu.option_groups for value in group.values)]
+        allowed = {alias for thing in named for aliases in thing.names.values() for alias in aliases or ()}
+    for candidate in u.candidates:
+        if allowed is None and not _FAQ_ID.fullmatch(candidate):
+            raise not_on_menu(f"FAQ candidate {candidate[:40]!r} is not an FAQ id")
+        if allowed is not None and candidate not in allowed:
+            raise not_on_menu(f"candidate {candidate[:40]!r} is not a name on store {menu.id!r}'s menu")
 
 
 def _lines(lines: Iterable[OrderLine], menu: Menu, language: str) -> tuple[OrderLine, ...]:
