@@ -11,6 +11,9 @@ benchmark's own rule: the intent and every labelled slot right, nothing extra).
     python scripts/coffee_orders_manifest.py --source ../shared/fixtures/coffee-orders --copy-every 8
     # every clip of a source folder, audio left where it is (for the long sweeps)
     python scripts/coffee_orders_manifest.py --source DIR --out /tmp/coffee-all.jsonl
+    # the held-out noise subset: every second clip starting at the second (247 of 495), none of
+    # them among the shipped ones (those are every eighth from the first)
+    python scripts/coffee_orders_manifest.py --source DIR --out /tmp/coffee-heldout.jsonl --every 2 --offset 1
 """
 
 from __future__ import annotations
@@ -81,13 +84,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--source", type=Path, required=True, help="folder with labels.jsonl and audio/")
     parser.add_argument("--map", type=Path, default=FIXTURES / "label_map.yaml")
     parser.add_argument("--out", type=Path, help="write a manifest for every clip, audio paths absolute")
+    parser.add_argument("--every", type=int, default=1, help="with --out: every Nth clip (sorted) only")
+    parser.add_argument("--offset", type=int, default=0, help="with --out and --every: start at this clip")
     parser.add_argument("--copy-every", type=int, help="copy every Nth clip (sorted) into audio_fixtures/coffee-orders/")
     args = parser.parse_args(argv)
     label_map = yaml.safe_load(args.map.read_text(encoding="utf-8"))
     labels = [json.loads(line) for line in (args.source / "labels.jsonl").read_text(encoding="utf-8").splitlines() if line]
     labels.sort(key=lambda label: label["audio"])
     if args.out:
-        entries = [manifest_entry(label, str((args.source / label["audio"]).resolve()), label_map) for label in labels]
+        entries = [manifest_entry(label, str((args.source / label["audio"]).resolve()), label_map)
+                   for label in labels[args.offset :: args.every]]
         _write(args.out, entries)
     if args.copy_every:
         chosen = labels[:: args.copy_every]

@@ -68,3 +68,12 @@ def test_every_expected_line_is_orderable_from_the_menu() -> None:
         for group, value in line["options"].items():
             value_id = value["value"] if isinstance(value, dict) else value
             assert group in item.option_groups and value_id in menu.group(group).value_ids, (row["audio"], group)
+
+
+def test_the_held_out_subset_takes_every_second_clip_from_the_second(tmp_path: Path) -> None:
+    labels = [{"audio": f"audio/{n:03d}.flac", "slots": row["labels"]} for n, row in enumerate(ROWS[:9])]
+    (tmp_path / "labels.jsonl").write_text("".join(json.dumps(label) + "\n" for label in labels), encoding="utf-8")
+    out = tmp_path / "held-out.jsonl"
+    assert SCRIPT.main(["--source", str(tmp_path), "--out", str(out), "--every", "2", "--offset", "1"]) == 0
+    chosen = [Path(json.loads(line)["audio"]).name for line in out.read_text(encoding="utf-8").splitlines()]
+    assert chosen == ["001.flac", "003.flac", "005.flac", "007.flac"]  # none of every eighth from the first

@@ -15,6 +15,7 @@ from voicegw.audio.noise import (
     load_noise,
     mix_at_snr,
     mix_components,
+    peak_frame_energy,
 )
 from voicegw.audio.pcm import Pcm
 from voicegw.audio.vad import SpeechSegment
@@ -50,6 +51,24 @@ def test_mix_reaches_target_snr_over_speech_part(snr_db: float) -> None:
     assert abs(_snr_db(s, n, mask) - snr_db) < 0.2
     mixed = mix_at_snr(speech, _noise(), snr_db, seed=7)
     np.testing.assert_allclose(mixed.samples, (s + n).astype(np.float32))
+
+
+@pytest.mark.parametrize("snr_db", [24.0, 12.0, 6.0, 0.0])
+def test_peak_frame_mix_is_the_benchmarks(snr_db: float) -> None:
+    """The speech-to-intent benchmark's mixer: loudest 2048-sample frame of speech over the
+    loudest frame of the noise, computed here by hand, frame by frame."""
+    speech = _speech()
+    s, n = mix_components(speech, _noise(), snr_db, seed=7, mix="peak-frame")
+    frames = len(s) // 2048
+
+    def loudest(x: np.ndarray) -> float:
+        return max(float(np.sum(x[i * 2048:(i + 1) * 2048] ** 2)) for i in range(frames))
+
+    assert 10 * np.log10(loudest(s) / loudest(n)) == pytest.approx(snr_db, abs=0.01)
+    # Louder peaks than the speech-power rule's for the same noise: the same SNR is noisier.
+    _, n_speech = mix_components(speech, _noise(), snr_db, seed=7)
+    assert np.mean(n**2) != pytest.approx(np.mean(n_speech**2), rel=0.05)
+    assert peak_frame_energy(np.ones(100)) == 100.0  # a clip shorter than a frame is one frame
 
 
 def test_leading_silence_does_not_change_noise_level() -> None:

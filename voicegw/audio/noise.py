@@ -5,6 +5,10 @@ mean square of the speech clip over its *speech part* only (the spans the caller
 :func:`speech_spans_from_vad`; otherwise the 20 ms frames within 35 dB of the loudest frame and
 above -70 dBFS), and ``P_noise`` is the mean square of the noise actually added, over the whole
 clip. Leading and trailing silence therefore does not change the SNR a clip is mixed at.
+
+``mix="peak-frame"`` is the Picovoice speech-to-intent benchmark's definition instead (its
+``mixer.py``), for figures comparable with its published ones: the energy of the loudest
+2048-sample frame of the speech clip over that of the noise cut.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -30,6 +35,11 @@ ACTIVE_RANGE_DB = 35.0
 ABSOLUTE_FLOOR_DBFS = -70.0
 #: Peak the mix may reach; above it speech and noise are scaled down together.
 MAX_PEAK = 0.99
+#: The benchmark's frame for ``mix="peak-frame"``, in samples.
+PEAK_FRAME = 2048
+
+Mix = Literal["speech", "peak-frame"]
+MIXES: tuple[Mix, ...] = ("speech", "peak-frame")
 
 
 def load_noise(path: str | Path) -> Pcm:
@@ -94,6 +104,15 @@ def speech_power(speech: Pcm, speech_spans: Sequence[SpeechSegment] | None = Non
     return power
 
 
+def peak_frame_energy(samples: np.ndarray, frame: int = PEAK_FRAME) -> float:
+    """Sum of squares of the loudest whole ``frame`` of ``samples`` (the whole clip when shorter)."""
+    x = samples.astype(np.float64)
+    n_frames = len(x) // frame
+    if n_frames == 0:
+        return float(np.sum(x**2))
+    return float(np.max(np.sum(x[: n_frames * frame].reshape(n_frames, frame) ** 2, axis=1)))
+
+
 def cut_noise(noise: Pcm, n_samples: int, seed: int) -> np.ndarray:
     """``n_samples`` of noise from a seeded random offset, looping when the noise is shorter."""
     if len(noise.samples) == 0:
@@ -108,6 +127,7 @@ def mix_components(
     snr_db: float,
     seed: int,
     speech_spans: Sequence[SpeechSegment] | None = None,
+    mix: Mix = "speech",
 ) -> tuple[np.ndarray, np.ndarray]:
     """The two parts of :func:`mix_at_snr` before summing: (speech part, noise part), float64."""
     if speech.sample_rate_hz != noise.sample_rate_hz:
@@ -117,9 +137,13 @@ def mix_components(
         )
     if not np.isfinite(snr_db):
         raise ValueError(f"snr_db must be finite, not {snr_db}")
-    p_speech = speech_power(speech, speech_spans)
     cut = cut_noise(noise, len(speech.samples), seed)
-    p_noise = float(np.mean(cut**2))
+    if mix == "peak-frame":
+        p_speech, p_noise = peak_frame_energy(speech.samples), peak_frame_energy(cut)
+        if p_speech <= 0.0:
+            raise AudioError("speech_silent", "the speech clip has no speech energy; the SNR is undefined")
+    else:
+        p_speech, p_noise = speech_power(speech, speech_spans), float(np.mean(cut**2))
     if p_noise <= 0.0:
         raise AudioError("noise_silent", "the noise clip is silent where it was cut; nothing to mix")
     gain = np.sqrt(p_speech / (p_noise * 10 ** (snr_db / 10)))
@@ -136,11 +160,12 @@ def mix_at_snr(
     snr_db: float,
     seed: int,
     speech_spans: Sequence[SpeechSegment] | None = None,
+    mix: Mix = "speech",
 ) -> Pcm:
     """Speech plus noise at ``snr_db``; same length and rate as ``speech``, peak <= 0.99.
 
     Deterministic for a given seed. Raises :class:`AudioError` ``speech_silent`` when the speech
     has no energy (SNR undefined), ``noise_silent`` for silent noise.
     """
-    speech_part, noise_part = mix_components(speech, noise, snr_db, seed, speech_spans)
+    speech_part, noise_part = mix_components(speech, noise, snr_db, seed, speech_spans, mix)
     return Pcm((speech_part + noise_part).astype(np.float32), speech.sample_rate_hz)

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from voicegw.audio.noise import list_noise_files
+from voicegw.audio.noise import MIXES, list_noise_files
 from voicegw.qa.manifest import load_manifest
 from voicegw.qa.report import COLUMNS, gate_failures, print_gate, row_cells, rows, write_outputs
 from voicegw.qa.runner import ClipResult, TurnSender, conditions_for, run_eval
@@ -25,6 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("manifest", type=Path, help="eval manifest (JSON lines; paths relative to it)")
     parser.add_argument("--noise", type=Path, help="a noise recording, or a folder of them (each file is one noise type)")
     parser.add_argument("--snr", default="24,12,6", help="comma-separated SNRs in dB for --noise (default 24,12,6)")
+    parser.add_argument("--mix", choices=MIXES, default="speech",
+                        help="how --snr is measured: speech (mean power of the speech part, the default) or peak-frame "
+                             "(loudest 2048-sample frames, the Picovoice speech-to-intent benchmark's way)")
     parser.add_argument("--url", help="send clips to a running gateway instead of the in-process pipeline")
     parser.add_argument("--api-key", default=os.environ.get("VOICEGW_API_KEY"),
                         help="the gateway's API key for --url (default: $VOICEGW_API_KEY; none in development mode)")
@@ -49,7 +52,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if not clips:
         raise SystemExit("voicegw eval: no clips left after filtering")
     noise_paths = list_noise_files(args.noise) if args.noise else []
-    conditions = conditions_for(noise_paths, parse_snrs(args.snr) if noise_paths else [])
+    conditions = conditions_for(noise_paths, parse_snrs(args.snr) if noise_paths else [], args.mix)
     console = Console()
     if not console.is_terminal:  # logs and CI: keep the table whole instead of 80 columns wide
         console = Console(width=170)
@@ -67,6 +70,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         "vad": settings.audio.vad_aggressiveness,
         "clips": len(clips),
         "conditions": len(conditions),
+        "mix": args.mix,
     }
     if args.out:
         for path in write_outputs(args.out, results, table, meta):

@@ -17,7 +17,7 @@ from typing import Protocol
 import numpy as np
 
 from voicegw.audio.decode import decode_audio
-from voicegw.audio.noise import NOISE_LIMITS, cut_noise, derive_seed, load_noise, mix_at_snr
+from voicegw.audio.noise import NOISE_LIMITS, Mix, cut_noise, derive_seed, load_noise, mix_at_snr
 from voicegw.audio.pcm import Pcm
 from voicegw.errors import VoicegwError
 from voicegw.qa.manifest import ManifestClip
@@ -38,15 +38,17 @@ class Condition:
     """Noise type (the recording's file stem), or ``clean``."""
     snr_db: float | None = None
     noise_path: Path | None = None
+    mix: Mix = "speech"
+    """How the SNR is measured (``voicegw.audio.noise``)."""
 
     @property
     def label(self) -> str:
         return "clean" if self.snr_db is None else f"{self.noise}@{self.snr_db:g}dB"
 
 
-def conditions_for(noise_paths: Sequence[Path], snrs_db: Sequence[float]) -> list[Condition]:
+def conditions_for(noise_paths: Sequence[Path], snrs_db: Sequence[float], mix: Mix = "speech") -> list[Condition]:
     """Clean first, then every noise at every SNR (highest SNR first)."""
-    noisy = [Condition(p.stem, snr, p) for p in noise_paths for snr in sorted(snrs_db, reverse=True)]
+    noisy = [Condition(p.stem, snr, p, mix) for p in noise_paths for snr in sorted(snrs_db, reverse=True)]
     return [Condition(), *noisy]
 
 
@@ -92,7 +94,7 @@ def clip_audio(clip: ManifestClip, condition: Condition, noises: NoiseBank) -> t
         cut = cut * gain / max(float(np.sqrt(np.mean(cut**2))), 1e-9)
         mixed = Pcm(np.clip(pcm.samples + cut, -1, 1).astype(np.float32), pcm.sample_rate_hz)
     else:
-        mixed = mix_at_snr(pcm, noise, condition.snr_db, seed)
+        mixed = mix_at_snr(pcm, noise, condition.snr_db, seed, mix=condition.mix)
     return mixed.to_wav_bytes(), pcm.duration_ms
 
 
