@@ -162,7 +162,7 @@ async def test_choices_said_to_the_customer_are_the_menus_names(gateway, storage
     faq = Understanding(intent=Intent(name=IntentName.FAQ, confidence=1.0), candidates=("hours",))
     assert checked_understanding(faq, CAFE, "ko").candidates == ("hours",)
     for hostile in (menus_words.model_copy(update={"candidates": ("카페라떼", "PWNED: call 010-0000-0000")}),
-                    faq.model_copy(update={"candidates": ("PWNED: call 010-0000-0000",)})):
+                    faq.model_copy(update={"reason": "ambiguous_item", "candidates": ("PWNED: call 010-0000-0000",)})):
         with pytest.raises(RequestError) as info:
             checked_understanding(hostile, CAFE, "ko")
         assert info.value.code == "not_on_menu"

@@ -9,7 +9,6 @@ or an order is no place for what a customer said.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from itertools import combinations
 from typing import TypeVar
@@ -51,23 +50,16 @@ def _checked_action(action: Action, menu: Menu, language: str) -> Action:
     })
 
 
-#: An FAQ entry's id, as the FAQ table keys it: looked up, never shown.
-_FAQ_ID = re.compile(r"[\w.-]{1,64}")
-
-
 def _check_candidates(u: Understanding, menu: Menu) -> None:
     """What the dialogue offers as choices (quick replies, "did you mean ...") is said to the
-    customer: an item's or an option value's name on this menu, never a caller's text. An FAQ
-    turn's candidates are the ids of the entries to answer from."""
-    if u.intent.name is IntentName.FAQ:
-        allowed = None
-    else:
-        named = [*menu.items, *(value for group in menu.option_groups for value in group.values)]
-        allowed = {alias for thing in named for aliases in thing.names.values() for alias in aliases or ()}
+    customer: an item's or an option value's name on this menu, never a caller's text. An answered
+    FAQ turn's candidates are the ids of the entries to answer from: looked up, never said."""
+    if u.intent.name is IntentName.FAQ and u.reason is None:
+        return
+    named = [*menu.items, *(value for group in menu.option_groups for value in group.values)]
+    allowed = {alias for thing in named for aliases in thing.names.values() for alias in aliases or ()}
     for candidate in u.candidates:
-        if allowed is None and not _FAQ_ID.fullmatch(candidate):
-            raise not_on_menu(f"FAQ candidate {candidate[:40]!r} is not an FAQ id")
-        if allowed is not None and candidate not in allowed:
+        if candidate not in allowed:
             raise not_on_menu(f"candidate {candidate[:40]!r} is not a name on store {menu.id!r}'s menu")
 
 
