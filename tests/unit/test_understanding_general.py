@@ -79,6 +79,14 @@ def test_english_ways_of_ordering(text: str) -> None:
     assert said(text, "en") == ("order.add", [("tea", 1, {})])
 
 
+@pytest.mark.parametrize("text", ["and I have a barley tea", "I have a barley tea", "and we have a barley tea"])
+def test_a_verb_after_its_subject_is_no_question(text: str) -> None:
+    """Whisper writes "can I have" as "and I have" under noise: the verb after its subject is a
+    statement, while a question puts it first ("have you got barley tea?")."""
+    assert said(text, "en") == ("order.add", [("tea", 1, {})])
+    assert said("have you got barley tea", "en")[0] != "order.add"
+
+
 def test_a_name_and_a_stray_word_are_not_a_longer_name() -> None:
     """"tea off" is tea and "off", not a fuzzy reading of some longer tea."""
     intent, lines = said("take the tea off", "en")

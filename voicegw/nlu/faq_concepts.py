@@ -71,6 +71,9 @@ class FormCues:
     """Words that may come before a leading question word or yes/no word (hi, sorry, ok)."""
     yes_no_lead: frozenset[str] = frozenset()
     """English: a yes/no question opens with these (can I cancel, is it possible, do you deliver)."""
+    subjects: frozenset[str] = frozenset()
+    """English: a yes/no lead right after one of these is a statement's verb ("and I have a
+    latte", Whisper's "can I have" under noise), not a question, where the verb comes first."""
     yes_no_words: frozenset[str] = frozenset()
     """Whole words that make a yes/no question anywhere (돼요, possible)."""
     yes_no_inside: tuple[str, ...] = ()

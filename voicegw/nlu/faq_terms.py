@@ -189,13 +189,14 @@ def form_of(normalized: Normalized, *, marks: bool = True, named: frozenset[int]
     worded = surfaces if marks else [t.surface for i, t in enumerate(normalized.tokens)
                                       if t.kind not in ("boundary", "number") and i not in named]
     cues = tuple(FORMS.values())
+    said = normalized.cleaned.split()  # the words the cleaning dropped (I, we) count for word order
     if any(_asks(worded, c) for c in cues):
         return "ask"
     if normalized.request_words or any(_commands(surfaces, c) for c in cues):
         return "command"
     if marks and normalized.question:
         return "yes_no"
-    if any(_yes_no(worded, c) for c in cues):
+    if any(_yes_no(worded, c, said) for c in cues):
         return "yes_no"
     return "plain"
 
@@ -221,8 +222,9 @@ def _commands(surfaces: list[str], cues: FormCues) -> bool:
             or any(surface.endswith(cues.command_endings) for surface in surfaces if cues.command_endings))
 
 
-def _yes_no(surfaces: list[str], cues: FormCues) -> bool:
-    return (_leads(surfaces, cues.yes_no_lead, cues, knowing=False)
+def _yes_no(surfaces: list[str], cues: FormCues, said: list[str]) -> bool:
+    stated = {word for before, word in zip(said, said[1:]) if before in cues.subjects}
+    return (_leads(surfaces, cues.yes_no_lead - stated, cues, knowing=False)
             or any(surface in cues.yes_no_words for surface in surfaces)
             or any(part in surface for surface in surfaces for part in cues.yes_no_inside)
             or any(surface.endswith(cues.yes_no_endings) for surface in surfaces if cues.yes_no_endings))

@@ -86,6 +86,7 @@ class FormsData(_Data):
     knowing: list[str] = []
     openers: list[str] = []
     yes_no_lead: list[str] = []
+    subjects: list[str] = []
     yes_no_words: list[str] = []
     yes_no_inside: list[str] = []
     yes_no_endings: list[str] = []
