@@ -87,6 +87,21 @@ def test_a_verb_after_its_subject_is_no_question(text: str) -> None:
     assert said("have you got barley tea", "en")[0] != "order.add"
 
 
+@pytest.mark.parametrize("text", ["the dumplings, hot, free", "it's the dumplings out free", "dumplings, made with pork"])
+def test_words_about_what_is_in_an_item_order_nothing(text: str) -> None:
+    """"is the muffin nut free" heard through noise as "it's the muffin, hot, free": words about
+    what is in an item, with no request or number, ask about it; an order says what it wants."""
+    assert said(text, "en")[0] != "order.add"
+
+
+@pytest.mark.parametrize(("text", "lines"), [
+    ("dumplings with pork please", [("dumplings", 1, {"filling": "pork"})]),
+    ("two dumplings, made with pork", [("dumplings", 2, {"filling": "pork"})]),
+])
+def test_an_order_that_says_what_is_in_it_still_orders(text: str, lines: list) -> None:
+    assert said(text, "en") == ("order.add", lines)
+
+
 def test_a_name_and_a_stray_word_are_not_a_longer_name() -> None:
     """"tea off" is tea and "off", not a fuzzy reading of some longer tea."""
     intent, lines = said("take the tea off", "en")

@@ -50,6 +50,9 @@ class Reading:
     """The share of content words the menu and grammar explain (evidence.coverage)."""
     terms: frozenset[str] = frozenset()
     """Its FAQ terms: concepts and content words (faq_terms.py)."""
+    unnamed_terms: frozenset[str] = frozenset()
+    """The terms of the words no menu name or quantity explains ("free" in a muffin, not in
+    "sugar free syrup")."""
 
     @cached_property
     def form(self) -> Form:
@@ -209,6 +212,8 @@ def read(text: str, compiled: CompiledMenu, language: str) -> Reading:
     phrases = find_phrases(normalized.tokens, compiled, language)
     spans = _phrases_first(fill_slots(tagged, normalized.tokens, compiled.menu, compiled.index, rules), phrases)
     ctx = LineContext(compiled.menu, normalized.tokens, rules, language, compiled.index)
+    named = {i for s in spans if s.kind not in ("word", "boundary") for i in range(s.start, s.end)}
+    unnamed = [t for i, t in enumerate(normalized.tokens) if i not in named]
     return Reading(
         normalized=normalized,
         spans=tuple(spans),
@@ -218,6 +223,7 @@ def read(text: str, compiled: CompiledMenu, language: str) -> Reading:
         ctx=ctx,
         coverage=coverage(normalized, spans, phrases, rules),
         terms=terms,
+        unnamed_terms=terms_of(unnamed, language, compiled.keep) if named else terms,
     )
 
 

@@ -31,10 +31,18 @@ def asks(r: Reading) -> bool:
     Asking to be allowed to do something concrete is a request ("can I swap the muffin for a
     scone", "콜라로 바꿀 수 있나요"), unless it asks a price or what comes in an item."""
     asking = r.form == "ask" or (r.form == "yes_no" and not _polite_request(r))
-    if asking:
+    if asking or _about_an_item(r):
         return True
     return (r.form != "command" and r.normalized.question and not _polite_request(r)
             and (menu_question(r) is not None or any(map(r.phrases.has, ACTION_PHRASES))))
+
+
+def _about_an_item(r: Reading) -> bool:
+    """Words about what is in an item or what it costs, said with no request, number or question
+    form ("it's the muffin, hot, free": "is the muffin nut free" heard through noise): an order
+    says what it wants, not what the item is."""
+    return (r.form == "plain" and not r.normalized.request and not r.phrases.has("change")
+            and bool(CONTENT_DETAILS & r.unnamed_terms) and not any(s.kind in ("number", "counter") for s in r.spans))
 
 
 def _polite_request(r: Reading) -> bool:
@@ -43,6 +51,10 @@ def _polite_request(r: Reading) -> bool:
     said = f" {r.normalized.cleaned} "
     return any(f" {phrase} " in said or (not phrase.isascii() and phrase in said)
                for cues in FORMS.values() for phrase in cues.ability)
+
+
+#: Terms about what is in an item or what it costs.
+CONTENT_DETAILS = frozenset({"detail:contains", "detail:fee"})
 
 
 def menu_question(r: Reading) -> Asks | None:
