@@ -1,0 +1,226 @@
+#!/usr/bin/env python3
+"""Groundwork for menu-grammar rescoring (docs/tuning.md, round 5): can Whisper's decoder, scoring
+a reading by teacher forcing, choose better among readings than the beam search did?
+
+``dump`` replays a manifest (clean, and mixed with noise as ``voicegw eval`` mixes it) through
+the gateway's own decode, VAD, N-best decoder and guards, and keeps per clip and condition the
+speech samples Whisper got and its readings. ``judge`` then, offline and repeatably:
+
+- chooses among the readings the way the gateway does (``nlu.rescoring.choose_reading``);
+- scores every reading, and readings with one menu name swapped in for a span that sounds like it,
+  under the decoder (CTranslate2 ``Whisper.align`` on the encoded clip: each text token's
+  probability), and chooses by that score plus the menu fit;
+- counts command acceptance for both, and for an oracle that always picks a right reading when
+  there is one (what any chooser among those readings could reach).
+
+    python scripts/judge_readings.py dump audio_fixtures/coffee-orders/sweep.jsonl /tmp/dump \\
+        --noise noise/ --snr 6 --only dishes --only tap --only coffee-shop
+    python scripts/judge_readings.py judge /tmp/dump audio_fixtures/coffee-orders/sweep.jsonl --hotwords --variants 8
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from voicegw.asr.biasing import bias_for_menu  # noqa: E402
+from voicegw.asr.loader import load_transcriber  # noqa: E402
+from voicegw.asr.transcript import Reading, TranscribeOptions  # noqa: E402
+from voicegw.audio.decode import decode_audio  # noqa: E402
+from voicegw.audio.noise import NOISE_LIMITS, list_noise_files  # noqa: E402
+from voicegw.audio.vad import VadOptions, find_speech, speech_only  # noqa: E402
+from voicegw.nlu.loader import load_menus  # noqa: E402
+from voicegw.nlu.matcher import match_key  # noqa: E402
+from voicegw.nlu.menu import Menu  # noqa: E402
+from voicegw.nlu.parser import understand  # noqa: E402
+from voicegw.nlu.rescoring import choose_reading, may_replace, menu_fit  # noqa: E402
+from voicegw.nlu.types import Understanding  # noqa: E402
+from voicegw.qa.manifest import load_manifest  # noqa: E402
+from voicegw.qa.runner import NoiseBank, clip_audio, conditions_for  # noqa: E402
+from voicegw.qa.scoring import ClipOutcome, score_clip  # noqa: E402
+from voicegw.settings import Settings  # noqa: E402
+
+#: Readings whose mean decoder log-probability per token is more than this below the best
+#: reading's are not weighed (as ``nlu.rescoring.MARGIN`` does for beam scores).
+JUDGE_MARGIN = 0.5
+
+
+def dump(args: argparse.Namespace, settings: Settings) -> None:
+    out = Path(args.out)
+    (out / "samples").mkdir(parents=True, exist_ok=True)
+    transcriber = load_transcriber(settings.asr)
+    menus = load_menus(settings.menus_dir)
+    clips = load_manifest(args.manifest)
+    noises = [n for n in (list_noise_files(args.noise) if args.noise else [])
+              if not args.only or any(part in n.stem for part in args.only)]
+    conditions = conditions_for(noises, [float(s) for s in args.snr.split(",")] if noises else [], args.mix)
+    vad = VadOptions(settings.audio.vad_aggressiveness, settings.audio.vad_frame_ms, settings.audio.vad_padding_ms)
+    bank = NoiseBank()
+    with (out / "dump.jsonl").open("w", encoding="utf-8") as rows:
+        for condition in conditions:
+            for n, clip in enumerate(clips):
+                audio, _ = clip_audio(clip, condition, bank)
+                pcm = decode_audio(audio, NOISE_LIMITS)
+                speech = find_speech(pcm, vad)
+                row = {"key": f"{condition.label}__{n:04d}", "n": n, "condition": condition.label,
+                       "store": clip.store, "lang": clip.lang, "readings": []}
+                if speech.has_speech:
+                    samples = speech_only(pcm, speech).samples
+                    np.save(out / "samples" / f"{row['key']}.npy", samples.astype(np.float32))
+                    _, hotwords = bias_for_menu(menus[clip.store], clip.lang, settings.asr.bias)
+                    options = TranscribeOptions(language=clip.lang, beam_size=settings.asr.beam_size, hotwords=hotwords,
+                                                no_speech_threshold=settings.asr.no_speech_threshold,
+                                                readings=settings.asr.readings)
+                    transcript = transcriber.transcribe(samples, options)
+                    row["readings"] = [{"text": r.text, "avg_logprob": r.avg_logprob} for r in transcript.readings]
+                rows.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+class Judge:
+    """Whisper's decoder as a judge of given texts for one clip (the encoder runs once)."""
+
+    def __init__(self, model, frames_margin: int) -> None:  # noqa: ANN001 - faster_whisper.WhisperModel
+        self.model, self.margin = model, frames_margin
+
+    def scores(self, samples: np.ndarray, texts: list[str], language: str, hotwords: str | None) -> list[float]:
+        """Mean log-probability per token of each text, teacher-forced."""
+        import ctranslate2
+        from faster_whisper.audio import pad_or_trim
+        from faster_whisper.tokenizer import Tokenizer
+
+        tokenizer = Tokenizer(self.model.hf_tokenizer, True, task="transcribe", language=language)
+        features = self.model.feature_extractor(samples)
+        frames = features.shape[-1] - 1
+        encoded = np.array(self.model.encode(pad_or_trim(features[:, :frames])))
+        # Cross-attention over the padding of a 30 s window costs most of the time: keep the speech.
+        encoded = encoded[:, : min(encoded.shape[1], frames // 2 + self.margin)]
+        start = self.model.get_prompt(tokenizer, [], without_timestamps=True, hotwords=hotwords)[:-1]
+        tokens = [tokenizer.encode(" " + text.strip()) for text in texts]
+        batch = ctranslate2.StorageView.from_array(np.ascontiguousarray(np.repeat(encoded, len(texts), axis=0)))
+        results = self.model.model.align(batch, start, tokens, min(frames, encoded.shape[1] * 2))
+        return [float(np.mean(np.log(np.maximum(r.text_token_probs, 1e-12)))) for r in results]
+
+
+_WORD = re.compile(r"[\w'-]+")
+
+
+def menu_variants(text: str, menu: Menu, language: str, limit: int) -> list[str]:
+    """``text`` with one span of one to three words replaced by the menu name it is closest to
+    (items and option values, compared as the matcher compares them), the closest first."""
+    from rapidfuzz import fuzz, process
+
+    names = sorted({name.lower() for thing in [*menu.items, *(v for g in menu.option_groups for v in g.values)]
+                    for name in thing.names.get(language, []) or []})
+    keys = [match_key(name.split()) for name in names]
+    words = list(_WORD.finditer(text))
+    found = []
+    for i in range(len(words)):
+        for width in (1, 2, 3):
+            if i + width > len(words):
+                break
+            span = " ".join(w.group().lower() for w in words[i:i + width])
+            key = match_key(span.split())
+            if len(key) < 3:
+                continue
+            for _, score, j in process.extract(key, keys, scorer=fuzz.ratio, limit=3, score_cutoff=60):
+                if names[j] != span:
+                    found.append((score, words[i].start(), words[i + width - 1].end(), names[j]))
+    variants: list[str] = []
+    for _, start, end, name in sorted(found, key=lambda f: -f[0]):
+        variant = text[:start] + name + text[end:]
+        if variant != text and variant not in variants:
+            variants.append(variant)
+    return variants[:limit]
+
+
+def _outcome(text: str, u: Understanding, menu: Menu) -> ClipOutcome:
+    """What the turn would answer, with the menu's defaults filled in as the dialogue fills them."""
+    def options(line) -> list[dict]:  # noqa: ANN001 - OrderLine
+        said = {o.group: o.model_dump() for o in line.options}
+        item = menu.item(line.item_id)
+        for group in item.option_groups:
+            if group not in said and (value := menu.default_value(item, group)):
+                said[group] = {"group": group, "value": value, "amount": "regular"}
+        return list(said.values())
+    lines = () if u.reason else tuple({"item_id": l.item_id, "quantity": l.quantity, "options": options(l)} for l in u.lines)
+    return ClipOutcome(status="ok" if u.reason is None else "not_understood", transcript=text,
+                       intent=u.intent.name.value, lines=lines)
+
+
+def judge(args: argparse.Namespace, settings: Settings) -> None:
+    model = load_transcriber(settings.asr)._model
+    menus = load_menus(settings.menus_dir)
+    clips = load_manifest(args.manifest)
+    scorer = Judge(model, args.frames)
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for line in Path(args.dump, "dump.jsonl").read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        clip, menu, language, counted = clips[row["n"]], menus[row["store"]], row["lang"], counts[row["condition"]]
+        if clip.expects_no_speech:
+            counted["no_speech_clips"] += 1
+            counted["orders_from_noise"] += any(understand(r["text"], menu, language).lines for r in row["readings"][:1])
+            continue
+        counted["orders"] += 1
+        if not row["readings"]:
+            continue
+        readings = [Reading(r["text"], r["avg_logprob"]) for r in row["readings"]]
+        chosen, u = choose_reading(readings, menu, language)
+        right = score_clip(clip, _outcome(chosen.text, u, menu)).command_accepted
+        texts = [r.text for r in readings]
+        for text in texts[:2] if args.variants else ():
+            texts += [v for v in menu_variants(text, menu, language, args.variants) if v not in texts]
+        understood = [understand(text, menu, language) for text in texts]
+        hotwords = bias_for_menu(menu, language, settings.asr.bias)[1] if args.hotwords else None
+        means = scorer.scores(np.load(Path(args.dump, "samples", f"{row['key']}.npy")), texts, language, hotwords)
+        best = max(means[: len(readings)])
+        eligible = [i for i in range(len(texts))
+                    if may_replace(understood[0].intent.name, understood[i].intent.name) and best - means[i] <= JUDGE_MARGIN]
+        pick = max(eligible, key=lambda i: means[i] + menu_fit(understood[i]))
+        judged = score_clip(clip, _outcome(texts[pick], understood[pick], menu)).command_accepted
+        oks = [score_clip(clip, _outcome(t, x, menu)).command_accepted for t, x in zip(texts, understood)]
+        counted["gateway"] += right
+        counted["judge"] += judged
+        counted["oracle_readings"] += any(oks[: len(readings)])
+        counted["oracle_with_variants"] += any(oks)
+        if judged != right:
+            print(("won " if judged else "lost"), row["condition"], "|", chosen.text, "->", texts[pick])
+    print(f"{'condition':40s} {'orders':>6s} {'gateway':>8s} {'judge':>8s} {'oracle':>8s} {'+variants':>9s}")
+    for condition, c in counts.items():
+        n = max(c["orders"], 1)
+        print(f"{condition:40s} {c['orders']:6d} {c['gateway'] / n:8.3f} {c['judge'] / n:8.3f} "
+              f"{c['oracle_readings'] / n:8.3f} {c['oracle_with_variants'] / n:9.3f}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    d = commands.add_parser("dump")
+    d.add_argument("manifest")
+    d.add_argument("out")
+    d.add_argument("--noise", type=Path)
+    d.add_argument("--snr", default="6")
+    d.add_argument("--mix", default="speech", choices=("speech", "peak-frame"))
+    d.add_argument("--only", action="append", help="only noises whose name contains this (repeatable)")
+    j = commands.add_parser("judge")
+    j.add_argument("dump")
+    j.add_argument("manifest")
+    j.add_argument("--hotwords", action="store_true", help="score under the menu's hotword prompt, as the beams were decoded")
+    j.add_argument("--variants", type=int, default=0, help="menu-name variants per reading of the best two")
+    j.add_argument("--frames", type=int, default=50, help="encoder frames kept after the speech (20 ms each)")
+    args = parser.parse_args()
+    settings = Settings.load()
+    (dump if args.command == "dump" else judge)(args, settings)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
