@@ -20,7 +20,7 @@ from voicegw.audio.limits import AudioLimits
 from voicegw.audio.vad import VadOptions, find_speech, speech_only
 from voicegw.backend.request_builder import build_skill_request
 from voicegw.backend.skill import SkillRequest, SkillResponse
-from voicegw.dialogue.replies import no_speech_reply
+from voicegw.dialogue.replies import no_speech_reply, unclear_speech_reply
 from voicegw.dialogue.turns import REASON_STATUS
 from voicegw.errors import MenuError
 from voicegw.events import TurnEvent
@@ -108,7 +108,8 @@ class Pipeline:
         hotwords: str | None = None,
         ctx: TurnContext | None = None,
     ) -> tuple[Transcript | None, dict[str, int]]:
-        """Decode, find speech and recognise it; None when there is no speech."""
+        """Decode, find speech and recognise it; None when there is no speech (an empty ``unclear``
+        transcript when there was speech that could not be read)."""
         ctx = ctx or TurnContext(store="", session="")
         timings: dict[str, int] = {}
         with _timed(timings, "decode"):
@@ -131,7 +132,7 @@ class Pipeline:
         with _timed(timings, "asr"):
             transcript = await self.transcriber.transcribe(speech_only(pcm, speech).samples, options)
         self._emit("transcribed", ctx, timings["asr"], confidence=transcript.confidence)
-        return (None if transcript.is_empty else transcript), timings
+        return (None if transcript.is_empty and not transcript.unclear else transcript), timings
 
     async def transcribe_for_store(
         self, audio: bytes, ctx: TurnContext, content_type: str | None = None
@@ -164,6 +165,10 @@ class Pipeline:
             self._emit("no_speech", ctx, timings["total"])
             language = self.language_of(ctx)
             return _no_speech_result(ctx, self.menu_for(ctx.store).language if language == AUTO else language, timings)
+        if transcript.is_empty:  # unclear: asked again, the cart untouched
+            timings["total"] = _ms_since(started)
+            self._emit("unclear_speech", ctx, timings["total"])
+            return _unclear_result(ctx, transcript.language if transcript.language in LANGUAGES else self.menu_for(ctx.store).language, timings)
         if self.language_of(ctx) == AUTO:
             detected = transcript.language if transcript.language in LANGUAGES else self.menu_for(ctx.store).language
             ctx = replace(ctx, language=detected)
@@ -293,6 +298,19 @@ def _no_speech_result(ctx: TurnContext, language: str, timings: dict[str, int]) 
         language=language,
         reply=ReplyOut(text=text, quick_replies=list(quick_replies)),
         reason="no_speech",
+        timings_ms=timings,
+    )
+
+
+def _unclear_result(ctx: TurnContext, language: str, timings: dict[str, int]) -> TurnResult:
+    text, quick_replies = unclear_speech_reply(language)
+    return TurnResult(
+        status="not_understood",
+        session=ctx.session,
+        store=ctx.store,
+        language=language,
+        reply=ReplyOut(text=text, quick_replies=list(quick_replies)),
+        reason="unclear_speech",
         timings_ms=timings,
     )
 

@@ -34,11 +34,12 @@ class ScriptedTranscriber:
 
     def __init__(self) -> None:
         self.text = ""
+        self.unclear = False
         self.calls: list[TranscribeOptions] = []
 
     def transcribe(self, samples: np.ndarray, options: TranscribeOptions) -> Transcript:
         self.calls.append(options)
-        return Transcript(text=self.text, language=options.language or "ko", confidence=0.9)
+        return Transcript(text=self.text, language=options.language or "ko", confidence=0.9, unclear=self.unclear)
 
 
 def wav_bytes(samples: np.ndarray, rate: int = 16000) -> bytes:
@@ -93,6 +94,20 @@ async def test_silence_is_no_speech_without_running_whisper(client, transcriber)
     assert body["status"] == "no_speech" and body["reason"] == "no_speech"
     assert body["lines"] == [] and body["cart"] is None
     assert transcriber.calls == []
+
+
+async def test_speech_nothing_could_be_read_from_is_asked_again_not_silence(client, transcriber) -> None:
+    """Whisper wrote only an echo of the menu's words over speech: not "I didn't hear anything",
+    and not an order of the echoed items."""
+    await client.post("/v1/text/orders", json={"store": "cafe-ko", "session": "s9", "text": "아메리카노 한 잔"})
+    transcriber.unclear = True
+    response = await client.post("/v1/voice/orders?store=cafe-ko&session=s9", data=speech(), headers={"Content-Type": "audio/wav"})
+    body = await response.json()
+    assert response.status == 200 and len(transcriber.calls) == 1
+    assert (body["status"], body["reason"]) == ("not_understood", "unclear_speech")
+    assert "다시" in body["reply"]["text"] and body["lines"] == [] and body["cart"] is None
+    cart = await (await client.post("/v1/text/orders", json={"store": "cafe-ko", "session": "s9", "text": "장바구니"})).json()
+    assert [line["quantity"] for line in cart["cart"]["lines"]] == [1]  # untouched
 
 
 async def test_spoken_order_reaches_the_backend_cart(client, transcriber, settings) -> None:

@@ -46,6 +46,15 @@ def _keep_segment(segment: TranscriptSegment, threshold: float, bias: frozenset[
     return not is_hallucination(segment.text)
 
 
+def _unclear(segments: list[TranscriptSegment], bias: frozenset[str]) -> bool:
+    """Speech Whisper could not read: a loop or a hotword echo, alone or across its segments,
+    where it was sure there was speech."""
+    if not segments or min(s.no_speech_prob for s in segments) >= DOUBT_NO_SPEECH_PROB:
+        return False
+    texts = [" ".join(s.text for s in segments), *(s.text for s in segments)]
+    return any(is_repetition_loop(text) or echoes_a_menu_term(text, bias) for text in texts)
+
+
 def guard_segments(
     segments: list[TranscriptSegment], language: str, threshold: float, bias: frozenset[str] = frozenset()
 ) -> Transcript:
@@ -65,6 +74,7 @@ def guard_segments(
         segments=tuple(kept),
         dropped=dropped,
         confidence=min(1.0, confidence),
+        unclear=not kept and _unclear(segments, bias),
     )
 
 

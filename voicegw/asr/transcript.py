@@ -55,6 +55,9 @@ class Transcript:
     """exp(mean avg_logprob) over kept segments, in [0, 1]."""
     alternatives: tuple[Reading, ...] = ()
     """Whisper's other beams that passed the guards, best first, none the same text as ``text``."""
+    unclear: bool = False
+    """Empty, yet not silence: Whisper was sure of speech (a low no-speech probability) and wrote
+    only a repetition loop or an echo of its hotwords. The customer is asked to say it again."""
 
     @property
     def is_empty(self) -> bool:

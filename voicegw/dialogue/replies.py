@@ -131,6 +131,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "ko": "말씀을 듣지 못했어요. 다시 말씀해 주세요.",
         "en": "I didn't hear anything. Please try again.",
     },
+    "unclear_speech": {
+        "ko": "죄송해요, 잘 알아듣지 못했어요. 다시 한 번 말씀해 주세요.",
+        "en": "Sorry, I couldn't make that out. Could you say it again?",
+    },
     "not_understood": {
         "ko": "죄송해요, 잘 이해하지 못했어요. 메뉴 이름과 수량을 말씀해 주세요.",
         "en": "Sorry, I didn't understand. Please tell me the item and how many.",
@@ -296,3 +300,8 @@ def format_choices(choices: Iterable[str], language: str) -> str:
 def no_speech_reply(language: str) -> tuple[str, tuple[str, ...]]:
     """The reply for a clip with no speech in it (the gateway answers this without the backend)."""
     return text("no_speech", language), ()
+
+
+def unclear_speech_reply(language: str) -> tuple[str, tuple[str, ...]]:
+    """The reply for speech nothing could be read from (the gateway answers it without the backend)."""
+    return text("unclear_speech", language), ()
