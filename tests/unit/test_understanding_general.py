@@ -87,6 +87,13 @@ def test_a_verb_after_its_subject_is_no_question(text: str) -> None:
     assert said("have you got barley tea", "en")[0] != "order.add"
 
 
+@pytest.mark.parametrize("text", ["and then have a barley tea", "have a barley tea", "then have some barley tea"])
+def test_have_before_an_indefinite_orders(text: str) -> None:
+    """"have" opens a question before its subject ("have you got barley tea") and an order before
+    what is wanted ("and then have a barley tea", Whisper's "and I have a" under noise)."""
+    assert said(text, "en") == ("order.add", [("tea", 1, {})])
+
+
 @pytest.mark.parametrize("text", ["the dumplings, hot, free", "it's the dumplings out free", "dumplings, made with pork"])
 def test_words_about_what_is_in_an_item_order_nothing(text: str) -> None:
     """"is the muffin nut free" heard through noise as "it's the muffin, hot, free": words about

@@ -74,6 +74,10 @@ class FormCues:
     subjects: frozenset[str] = frozenset()
     """English: a yes/no lead right after one of these is a statement's verb ("and I have a
     latte", Whisper's "can I have" under noise), not a question, where the verb comes first."""
+    ordering_leads: frozenset[str] = frozenset()
+    """English: a yes/no lead that is also an ordering verb; before one of ``indefinites`` it
+    orders ("have a latte"), before anything else it asks ("have you got oat milk")."""
+    indefinites: frozenset[str] = frozenset()
     yes_no_words: frozenset[str] = frozenset()
     """Whole words that make a yes/no question anywhere (돼요, possible)."""
     yes_no_inside: tuple[str, ...] = ()

@@ -224,6 +224,7 @@ def _commands(surfaces: list[str], cues: FormCues) -> bool:
 
 def _yes_no(surfaces: list[str], cues: FormCues, said: list[str]) -> bool:
     stated = {word for before, word in zip(said, said[1:]) if before in cues.subjects}
+    stated |= {word for word, after in zip(said, said[1:]) if word in cues.ordering_leads and after in cues.indefinites}
     return (_leads(surfaces, cues.yes_no_lead - stated, cues, knowing=False)
             or any(surface in cues.yes_no_words for surface in surfaces)
             or any(part in surface for surface in surfaces for part in cues.yes_no_inside)

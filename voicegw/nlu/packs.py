@@ -87,6 +87,8 @@ class FormsData(_Data):
     openers: list[str] = []
     yes_no_lead: list[str] = []
     subjects: list[str] = []
+    ordering_leads: list[str] = []
+    indefinites: list[str] = []
     yes_no_words: list[str] = []
     yes_no_inside: list[str] = []
     yes_no_endings: list[str] = []
