@@ -8,14 +8,15 @@ speech samples Whisper got and its readings. ``judge`` then, offline and repeata
 
 - chooses among the readings the way the gateway does (``nlu.rescoring.choose_reading``);
 - scores every reading, and readings with one menu name swapped in for a span that sounds like it,
-  under the decoder (CTranslate2 ``Whisper.align`` on the encoded clip: each text token's
-  probability), and chooses by that score plus the menu fit;
+  under the decoder by teacher forcing (``--end-of-text``: ``Whisper.generate`` with the text as
+  prefix, the whole vocabulary and the end of text; else ``Whisper.align``, text tokens only), and
+  chooses by that score plus the menu fit;
 - counts command acceptance for both, and for an oracle that always picks a right reading when
   there is one (what any chooser among those readings could reach).
 
     python scripts/judge_readings.py dump audio_fixtures/coffee-orders/sweep.jsonl /tmp/dump \\
         --noise noise/ --snr 6 --only dishes --only tap --only coffee-shop
-    python scripts/judge_readings.py judge /tmp/dump audio_fixtures/coffee-orders/sweep.jsonl --hotwords --variants 8
+    python scripts/judge_readings.py judge /tmp/dump audio_fixtures/coffee-orders/sweep.jsonl --hotwords --end-of-text --variants 8
 """
 
 from __future__ import annotations
@@ -91,8 +92,11 @@ class Judge:
     def __init__(self, model, frames_margin: int) -> None:  # noqa: ANN001 - faster_whisper.WhisperModel
         self.model, self.margin = model, frames_margin
 
-    def scores(self, samples: np.ndarray, texts: list[str], language: str, hotwords: str | None) -> list[float]:
-        """Mean log-probability per token of each text, teacher-forced."""
+    def scores(self, samples: np.ndarray, texts: list[str], language: str, hotwords: str | None,
+               end_of_text: bool = False) -> list[float]:
+        """Mean log-probability per token of each text, teacher-forced; with ``end_of_text`` over
+        the whole vocabulary and counting the end-of-text token after it, so that a reading that
+        stops early pays for what it leaves out."""
         import ctranslate2
         from faster_whisper.audio import pad_or_trim
         from faster_whisper.tokenizer import Tokenizer
@@ -101,13 +105,27 @@ class Judge:
         features = self.model.feature_extractor(samples)
         frames = features.shape[-1] - 1
         encoded = np.array(self.model.encode(pad_or_trim(features[:, :frames])))
-        # Cross-attention over the padding of a 30 s window costs most of the time: keep the speech.
+        # Cutting the output to the speech makes cross-attention cheap and the scores wrong: the
+        # decoder was trained on the full 30 s window (docs/tuning.md, round 5). For experiments only.
         encoded = encoded[:, : min(encoded.shape[1], frames // 2 + self.margin)]
-        start = self.model.get_prompt(tokenizer, [], without_timestamps=True, hotwords=hotwords)[:-1]
+        start = self.model.get_prompt(tokenizer, [], without_timestamps=True, hotwords=hotwords)
         tokens = [tokenizer.encode(" " + text.strip()) for text in texts]
         batch = ctranslate2.StorageView.from_array(np.ascontiguousarray(np.repeat(encoded, len(texts), axis=0)))
-        results = self.model.model.align(batch, start, tokens, min(frames, encoded.shape[1] * 2))
-        return [float(np.mean(np.log(np.maximum(r.text_token_probs, 1e-12)))) for r in results]
+        if not end_of_text:
+            results = self.model.model.align(batch, start[:-1], tokens, min(frames, encoded.shape[1] * 2))
+            return [float(np.mean(np.log(np.maximum(r.text_token_probs, 1e-12)))) for r in results]
+        # The texts as the decoder's prefix; the vocabulary log-probabilities come back for every
+        # forced position and one more, which holds the end-of-text probability.
+        prompts = [start + t for t in tokens]
+        results = self.model.model.generate(batch, prompts, beam_size=1, max_length=max(map(len, prompts)) + 4,
+                                            return_logits_vocab=True, suppress_blank=False)
+        means = []
+        for said, result in zip(tokens, results):
+            logits = np.asarray(result.logits[0], dtype=np.float64)
+            logp = logits[: len(said) + 1] - np.logaddexp.reduce(logits[: len(said) + 1], axis=1, keepdims=True)
+            picked = [logp[i, token] for i, token in enumerate([*said, tokenizer.eot])]
+            means.append(float(np.mean(picked)))
+        return means
 
 
 _WORD = re.compile(r"[\w'-]+")
@@ -180,7 +198,8 @@ def judge(args: argparse.Namespace, settings: Settings) -> None:
             texts += [v for v in menu_variants(text, menu, language, args.variants) if v not in texts]
         understood = [understand(text, menu, language) for text in texts]
         hotwords = bias_for_menu(menu, language, settings.asr.bias)[1] if args.hotwords else None
-        means = scorer.scores(np.load(Path(args.dump, "samples", f"{row['key']}.npy")), texts, language, hotwords)
+        means = scorer.scores(np.load(Path(args.dump, "samples", f"{row['key']}.npy")), texts, language, hotwords,
+                              args.end_of_text)
         best = max(means[: len(readings)])
         eligible = [i for i in range(len(texts))
                     if may_replace(understood[0].intent.name, understood[i].intent.name) and best - means[i] <= JUDGE_MARGIN]
@@ -215,7 +234,10 @@ def main() -> int:
     j.add_argument("manifest")
     j.add_argument("--hotwords", action="store_true", help="score under the menu's hotword prompt, as the beams were decoded")
     j.add_argument("--variants", type=int, default=0, help="menu-name variants per reading of the best two")
-    j.add_argument("--frames", type=int, default=50, help="encoder frames kept after the speech (20 ms each)")
+    j.add_argument("--end-of-text", action="store_true",
+                   help="score over the whole vocabulary, the end-of-text token included")
+    j.add_argument("--frames", type=int, default=1500,
+                   help="encoder frames kept after the speech (20 ms each); fewer than the full 1500 ruin the scores")
     args = parser.parse_args()
     settings = Settings.load()
     (dump if args.command == "dump" else judge)(args, settings)
