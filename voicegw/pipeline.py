@@ -157,6 +157,10 @@ class Pipeline:
     def language_of(self, ctx: TurnContext) -> str:
         return ctx.language or self.menu_for(ctx.store).language
 
+    def _heard_language(self, transcript: Transcript, ctx: TurnContext) -> str:
+        """The language Whisper heard, or the store's where it heard one the gateway does not speak."""
+        return transcript.language if transcript.language in LANGUAGES else self.menu_for(ctx.store).language
+
     async def voice_turn(self, audio: bytes, ctx: TurnContext, content_type: str | None = None) -> TurnResult:
         started = time.perf_counter()
         transcript, timings = await self.transcribe_for_store(audio, ctx, content_type)
@@ -168,10 +172,9 @@ class Pipeline:
         if transcript.is_empty:  # unclear: asked again, the cart untouched
             timings["total"] = _ms_since(started)
             self._emit("unclear_speech", ctx, timings["total"])
-            return _unclear_result(ctx, transcript.language if transcript.language in LANGUAGES else self.menu_for(ctx.store).language, timings)
+            return _unclear_result(ctx, self._heard_language(transcript, ctx), timings)
         if self.language_of(ctx) == AUTO:
-            detected = transcript.language if transcript.language in LANGUAGES else self.menu_for(ctx.store).language
-            ctx = replace(ctx, language=detected)
+            ctx = replace(ctx, language=self._heard_language(transcript, ctx))
         menu, language = self.menu_for(ctx.store), self.language_of(ctx)
         readings = transcript.readings
         with _timed(timings, "understand"):

@@ -78,6 +78,7 @@ class FormCues:
     """English: a yes/no lead that is also an ordering verb; before one of ``indefinites`` it
     orders ("have a latte"), before anything else it asks ("have you got oat milk")."""
     indefinites: frozenset[str] = frozenset()
+    """English: the articles of something wanted (a, an, some)."""
     yes_no_words: frozenset[str] = frozenset()
     """Whole words that make a yes/no question anywhere (돼요, possible)."""
     yes_no_inside: tuple[str, ...] = ()
