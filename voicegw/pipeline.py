@@ -20,7 +20,7 @@ from voicegw.audio.limits import AudioLimits
 from voicegw.audio.vad import VadOptions, find_speech, speech_only
 from voicegw.backend.request_builder import build_skill_request
 from voicegw.backend.skill import SkillRequest, SkillResponse
-from voicegw.dialogue.replies import no_speech_reply, unclear_speech_reply
+from voicegw.dialogue.replies import unheard_reply
 from voicegw.dialogue.turns import REASON_STATUS
 from voicegw.errors import MenuError
 from voicegw.events import TurnEvent
@@ -168,11 +168,11 @@ class Pipeline:
             timings["total"] = _ms_since(started)
             self._emit("no_speech", ctx, timings["total"])
             language = self.language_of(ctx)
-            return _no_speech_result(ctx, self.menu_for(ctx.store).language if language == AUTO else language, timings)
+            return _unheard_result(ctx, "no_speech", self.menu_for(ctx.store).language if language == AUTO else language, timings)
         if transcript.is_empty:  # unclear: asked again, the cart untouched
             timings["total"] = _ms_since(started)
             self._emit("unclear_speech", ctx, timings["total"])
-            return _unclear_result(ctx, self._heard_language(transcript, ctx), timings)
+            return _unheard_result(ctx, "unclear_speech", self._heard_language(transcript, ctx), timings)
         if self.language_of(ctx) == AUTO:
             ctx = replace(ctx, language=self._heard_language(transcript, ctx))
         menu, language = self.menu_for(ctx.store), self.language_of(ctx)
@@ -292,28 +292,15 @@ def _turn_result(
     )
 
 
-def _no_speech_result(ctx: TurnContext, language: str, timings: dict[str, int]) -> TurnResult:
-    text, quick_replies = no_speech_reply(language)
+def _unheard_result(ctx: TurnContext, reason: str, language: str, timings: dict[str, int]) -> TurnResult:
+    text, quick_replies = unheard_reply(reason, language)
     return TurnResult(
-        status="no_speech",
+        status=REASON_STATUS.get(reason, "not_understood"),
         session=ctx.session,
         store=ctx.store,
         language=language,
         reply=ReplyOut(text=text, quick_replies=list(quick_replies)),
-        reason="no_speech",
-        timings_ms=timings,
-    )
-
-
-def _unclear_result(ctx: TurnContext, language: str, timings: dict[str, int]) -> TurnResult:
-    text, quick_replies = unclear_speech_reply(language)
-    return TurnResult(
-        status="not_understood",
-        session=ctx.session,
-        store=ctx.store,
-        language=language,
-        reply=ReplyOut(text=text, quick_replies=list(quick_replies)),
-        reason="unclear_speech",
+        reason=reason,
         timings_ms=timings,
     )
 

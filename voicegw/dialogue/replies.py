@@ -297,11 +297,7 @@ def format_choices(choices: Iterable[str], language: str) -> str:
     return TEXTS["or"][language_of(language)].join(choices)
 
 
-def no_speech_reply(language: str) -> tuple[str, tuple[str, ...]]:
-    """The reply for a clip with no speech in it (the gateway answers this without the backend)."""
-    return text("no_speech", language), ()
-
-
-def unclear_speech_reply(language: str) -> tuple[str, tuple[str, ...]]:
-    """The reply for speech nothing could be read from (the gateway answers it without the backend)."""
-    return text("unclear_speech", language), ()
+def unheard_reply(reason: str, language: str) -> tuple[str, tuple[str, ...]]:
+    """The reply for a clip nothing was read from (``no_speech``: silence; ``unclear_speech``:
+    speech Whisper could not read); the gateway answers these without the backend."""
+    return text(reason, language), ()
