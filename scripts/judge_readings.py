@@ -17,6 +17,9 @@ speech samples Whisper got and its readings. ``judge`` then, offline and repeata
     python scripts/judge_readings.py dump audio_fixtures/coffee-orders/sweep.jsonl /tmp/dump \\
         --noise noise/ --snr 6 --only dishes --only tap --only coffee-shop
     python scripts/judge_readings.py judge /tmp/dump audio_fixtures/coffee-orders/sweep.jsonl --hotwords --end-of-text --variants 8
+
+``oracle`` (no model) says what any chooser could reach over the readings plus readings edited
+towards the menu (``span_edits``): round 7.
 """
 
 from __future__ import annotations
@@ -33,16 +36,18 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from voicegw.asr.biasing import bias_for_menu  # noqa: E402
+from voicegw.asr.biasing import bias_for_menu, grammar_for_menu  # noqa: E402
 from voicegw.asr.loader import load_transcriber  # noqa: E402
 from voicegw.asr.transcript import Reading, TranscribeOptions  # noqa: E402
 from voicegw.audio.decode import decode_audio  # noqa: E402
 from voicegw.audio.noise import NOISE_LIMITS, list_noise_files  # noqa: E402
 from voicegw.audio.vad import VadOptions, find_speech, speech_only  # noqa: E402
 from voicegw.nlu.loader import load_menus  # noqa: E402
-from voicegw.nlu.matcher import match_key  # noqa: E402
+from voicegw.nlu.matcher import match_key, to_jamo  # noqa: E402
 from voicegw.nlu.menu import Menu  # noqa: E402
+from voicegw.nlu.packs import pack  # noqa: E402
 from voicegw.nlu.parser import understand  # noqa: E402
+from voicegw.nlu.phonetic import sound_key  # noqa: E402
 from voicegw.nlu.rescoring import choose_reading, may_replace, menu_fit  # noqa: E402
 from voicegw.nlu.types import Understanding  # noqa: E402
 from voicegw.qa.manifest import load_manifest  # noqa: E402
@@ -78,9 +83,10 @@ def dump(args: argparse.Namespace, settings: Settings) -> None:
                     samples = speech_only(pcm, speech).samples
                     np.save(out / "samples" / f"{row['key']}.npy", samples.astype(np.float32))
                     _, hotwords = bias_for_menu(menus[clip.store], clip.lang, settings.asr.bias)
+                    grammar = grammar_for_menu(menus[clip.store], clip.lang) if settings.asr.menu_grammar else ()
                     options = TranscribeOptions(language=clip.lang, beam_size=settings.asr.beam_size, hotwords=hotwords,
                                                 no_speech_threshold=settings.asr.no_speech_threshold,
-                                                readings=settings.asr.readings)
+                                                readings=settings.asr.readings, grammar=grammar)
                     transcript = transcriber.transcribe(samples, options)
                     row["readings"] = [{"text": r.text, "avg_logprob": r.avg_logprob} for r in transcript.readings]
                 rows.write(json.dumps(row, ensure_ascii=False) + "\n")
@@ -131,6 +137,13 @@ class Judge:
 _WORD = re.compile(r"[\w'-]+")
 
 
+def _spans(text: str) -> list[tuple[int, int, list[str]]]:
+    """Every run of one to three words of ``text``: its start and end offsets and its words."""
+    words = list(_WORD.finditer(text))
+    return [(words[i].start(), words[i + width - 1].end(), [w.group() for w in words[i:i + width]])
+            for i in range(len(words)) for width in (1, 2, 3) if i + width <= len(words)]
+
+
 def menu_variants(text: str, menu: Menu, language: str, limit: int) -> list[str]:
     """``text`` with one span of one to three words replaced by the menu name it is closest to
     (items and option values, compared as the matcher compares them), the closest first."""
@@ -139,25 +152,102 @@ def menu_variants(text: str, menu: Menu, language: str, limit: int) -> list[str]
     names = sorted({name.lower() for thing in [*menu.items, *(v for g in menu.option_groups for v in g.values)]
                     for name in thing.names.get(language, []) or []})
     keys = [match_key(name.split()) for name in names]
-    words = list(_WORD.finditer(text))
     found = []
-    for i in range(len(words)):
-        for width in (1, 2, 3):
-            if i + width > len(words):
-                break
-            span = " ".join(w.group().lower() for w in words[i:i + width])
-            key = match_key(span.split())
-            if len(key) < 3:
-                continue
-            for _, score, j in process.extract(key, keys, scorer=fuzz.ratio, limit=3, score_cutoff=60):
-                if names[j] != span:
-                    found.append((score, words[i].start(), words[i + width - 1].end(), names[j]))
+    for start, end, said in _spans(text):
+        span = " ".join(said).lower()
+        key = match_key(span.split())
+        if len(key) < 3:
+            continue
+        for _, score, j in process.extract(key, keys, scorer=fuzz.ratio, limit=3, score_cutoff=60):
+            if names[j] != span:
+                found.append((score, start, end, names[j]))
     variants: list[str] = []
     for _, start, end, name in sorted(found, key=lambda f: -f[0]):
         variant = text[:start] + name + text[end:]
         if variant != text and variant not in variants:
             variants.append(variant)
     return variants[:limit]
+
+
+def _spoken_key(words: list[str], language: str) -> str:
+    """How a span sounds: digits spelled out with the pack's number words, then the English sound
+    key (or jamo), so "60 ounce" is compared as "sixty ounce" and meets "sixteen ounce"."""
+    numbers = pack(language).numbers
+    spelled = {value: word for word, value in [*numbers.tens.items(), *numbers.cardinal.items()]}
+
+    def spell(word: str) -> str:
+        if not word.isdigit():
+            return word
+        value = int(word)
+        if value in spelled or value >= 100:
+            return spelled.get(value, word)
+        return spelled.get(value // 10 * 10, "") + spelled.get(value % 10, "") or word
+
+    text = "".join(spell(word.lower()) for word in words)
+    return (sound_key(text) or text) if text.isascii() else to_jamo(text)
+
+
+def span_edits(text: str, menu: Menu, language: str, singles: int = 16, pairs: int = 8) -> list[str]:
+    """``text`` with spans of one to three words replaced by the menu names that sound closest
+    (three a span, rapidfuzz ratio of ``_spoken_key`` at least 70); a name said also yields the
+    other values of its option group ("single shot" -> "double shot"). The ``singles`` closest
+    single replacements, then up to ``pairs`` of two among the six closest."""
+    from rapidfuzz import fuzz
+
+    lexicon = [(name.lower(), _spoken_key(name.lower().split(), language), group.id)
+               for group in menu.option_groups for value in group.values for name in value.names.get(language, []) or []]
+    lexicon += [(name.lower(), _spoken_key(name.lower().split(), language), "")
+                for item in menu.items for name in item.names.get(language, []) or []]
+    found = []
+    for start, end, said in _spans(text):
+        key, span = _spoken_key(said, language), " ".join(said).lower()
+        if len(key) < 2:
+            continue
+        groups_said = {group for name, _, group in lexicon if name == span and group}
+        scored = sorted(((75.0 if group in groups_said else 0.0) or fuzz.ratio(key, name_key), name)
+                        for name, name_key, group in lexicon if name != span)
+        close = list(dict.fromkeys(name for score, name in reversed(scored) if score >= 70))[:3]
+        found += [(fuzz.ratio(key, _spoken_key(name.split(), language)), start, end, name) for name in close]
+    found.sort(key=lambda f: -f[0])
+    edits = [text[:a] + name + text[b:] for _, a, b, name in found[:singles]]
+    top = found[:6]
+    for x, first in enumerate(top):
+        for second in top[x + 1:]:
+            (_, a1, b1, n1), (_, a2, b2, n2) = sorted([first, second], key=lambda f: f[1])
+            if b1 <= a2 and pairs > 0:
+                edits.append(text[:a1] + n1 + text[b1:a2] + n2 + text[b2:])
+                pairs -= 1
+    return list(dict.fromkeys(e for e in edits if e != text))
+
+
+def oracle(args: argparse.Namespace, settings: Settings) -> None:
+    """Without the model: the gateway's choice, an oracle over Whisper's readings, and an oracle
+    over them plus ``span_edits`` of the best two (docs/tuning.md, round 7)."""
+    menus = load_menus(settings.menus_dir)
+    clips = load_manifest(args.manifest)
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    sizes = []
+    for line in Path(args.dump, "dump.jsonl").read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        clip, menu, language, counted = clips[row["n"]], menus[row["store"]], row["lang"], counts[row["condition"]]
+        if clip.expects_no_speech:
+            continue
+        counted["orders"] += 1
+        if not row["readings"]:
+            continue
+        readings = [Reading(r["text"], r["avg_logprob"]) for r in row["readings"]]
+        right = lambda text: score_clip(clip, _outcome(text, understand(text, menu, language), menu)).command_accepted  # noqa: E731
+        chosen, u = choose_reading(readings, menu, language)
+        edits = [e for r in readings[:2] for e in span_edits(r.text, menu, language)]
+        sizes.append(len(readings) + len(edits))
+        counted["gateway"] += score_clip(clip, _outcome(chosen.text, u, menu)).command_accepted
+        counted["oracle"] += any(right(r.text) for r in readings)
+        counted["oracle_edits"] += any(right(t) for t in [*(r.text for r in readings), *edits])
+    print(f"{'condition':40s} {'orders':>6s} {'gateway':>8s} {'oracle':>8s} {'+edits':>8s}")
+    for condition, c in counts.items():
+        n = max(c["orders"], 1)
+        print(f"{condition:40s} {c['orders']:6d} {c['gateway'] / n:8.3f} {c['oracle'] / n:8.3f} {c['oracle_edits'] / n:8.3f}")
+    print(f"candidates a clip: mean {np.mean(sizes):.1f}")
 
 
 def _outcome(text: str, u: Understanding, menu: Menu) -> ClipOutcome:
@@ -229,6 +319,9 @@ def main() -> int:
     d.add_argument("--snr", default="6")
     d.add_argument("--mix", default="speech", choices=("speech", "peak-frame"))
     d.add_argument("--only", action="append", help="only noises whose name contains this (repeatable)")
+    o = commands.add_parser("oracle", help="without the model: what span edits of the readings could reach")
+    o.add_argument("dump")
+    o.add_argument("manifest")
     j = commands.add_parser("judge")
     j.add_argument("dump")
     j.add_argument("manifest")
@@ -240,7 +333,7 @@ def main() -> int:
                    help="encoder frames kept after the speech (20 ms each); fewer than the full 1500 ruin the scores")
     args = parser.parse_args()
     settings = Settings.load()
-    (dump if args.command == "dump" else judge)(args, settings)
+    {"dump": dump, "judge": judge, "oracle": oracle}[args.command](args, settings)
     return 0
 
 

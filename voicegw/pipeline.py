@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal, Protocol, get_args
 
-from voicegw.asr.biasing import bias_for_menu
+from voicegw.asr.biasing import bias_for_menu, grammar_for_menu
 from voicegw.asr.engine import TranscribeOptions, Transcript
 from voicegw.audio.decode import decode_audio
 from voicegw.audio.limits import AudioLimits
@@ -84,6 +84,8 @@ class Pipeline:
     no_speech_threshold: float = 0.6
     readings: int = 1
     """Whisper beams weighed against the menu (``voicegw.nlu.rescoring``); 1 takes Whisper's best."""
+    menu_grammar: bool = False
+    """Add the readings of a menu-grammar pass when Whisper's best leaves the menu's words (``asr.menu_grammar``)."""
     listeners: list[Callable[[TurnEvent], None]] = field(default_factory=list)
 
     def menu_for(self, store: str) -> Menu:
@@ -106,6 +108,7 @@ class Pipeline:
         content_type: str | None = None,
         prompt: str | None = None,
         hotwords: str | None = None,
+        grammar: tuple[str, ...] = (),
         ctx: TurnContext | None = None,
     ) -> tuple[Transcript | None, dict[str, int]]:
         """Decode, find speech and recognise it; None when there is no speech (an empty ``unclear``
@@ -128,6 +131,7 @@ class Pipeline:
             hotwords=hotwords,
             no_speech_threshold=self.no_speech_threshold,
             readings=self.readings,
+            grammar=grammar,
         )
         with _timed(timings, "asr"):
             transcript = await self.transcriber.transcribe(speech_only(pcm, speech).samples, options)
@@ -145,12 +149,15 @@ class Pipeline:
         menu = self.menu_for(ctx.store)
         language = self.language_of(ctx)
         prompt, hotwords = bias_for_menu(menu, menu.language if language == AUTO else language, self.bias)
+        # A detected language is known only after decoding: no grammar for it.
+        grammar = grammar_for_menu(menu, language) if self.menu_grammar and language != AUTO else ()
         return await self.recognise(
             audio,
             language=None if language == AUTO else language,
             content_type=content_type,
             prompt=prompt,
             hotwords=hotwords,
+            grammar=grammar,
             ctx=ctx,
         )
 
@@ -181,7 +188,8 @@ class Pipeline:
             reading, understanding = choose_reading(readings, menu, language)
         result = await self._understand_and_send(reading.text, ctx, "voice", timings, understanding)
         result.timings_ms["total"] = _ms_since(started)
-        result.readings = [ReadingOut(text=r.text, avg_logprob=round(r.avg_logprob, 4), chosen=r is reading)
+        result.readings = [ReadingOut(text=r.text, avg_logprob=round(r.avg_logprob, 4), chosen=r is reading,
+                                      within_grammar=r.within_grammar)
                            for r in readings]
         return result
 
@@ -242,6 +250,7 @@ def build_pipeline(settings: Settings, menus: Mapping[str, Menu], transcriber: A
         bias=settings.asr.bias,
         no_speech_threshold=settings.asr.no_speech_threshold,
         readings=settings.asr.readings,
+        menu_grammar=settings.asr.menu_grammar,
     )
 
 

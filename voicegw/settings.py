@@ -49,6 +49,10 @@ class AsrSettings(BaseModel):
     readings: int = Field(default=5, ge=1, le=10)
     """Whisper's best beams weighed against the store's menu before understanding (N-best
     rescoring); 1 acts on Whisper's best alone. More than ``beam_size`` widens the beam to match."""
+    menu_grammar: bool = True
+    """When Whisper's best reading writes a word the store's menu and language do not have, read
+    the clip again allowing only those words, and weigh those readings with the others
+    (``voicegw.asr.grammar``). Needs ``readings`` above 1."""
     bias: Literal["prompt", "hotwords", "both", "none"] = "hotwords"
     """How the store's menu words reach Whisper: a sample-sentence initial prompt, hotwords, both, or not at all."""
     no_speech_threshold: float = Field(default=0.6, ge=0.0, le=1.0)

@@ -49,6 +49,9 @@ class ReadingOut(BaseModel):
     """Whisper's mean log-probability per token (the first reading's is its transcript confidence, as a log)."""
     chosen: bool = False
     """The reading the turn acted on (N-best rescoring, docs/tuning.md)."""
+    within_grammar: bool = False
+    """Read by the menu-grammar pass, which writes only the store's and the language's words
+    (``asr.menu_grammar``); its log-probability is over those words only."""
 
 
 class TurnResult(BaseModel):

@@ -83,3 +83,13 @@ def test_a_loop_in_the_best_beam_is_told_apart_from_silence() -> None:
     loop = _beam(" " + ", ".join(["치킨버거, 세트"] * 8), -0.2)
     assert loops([loop, _beam(" 치즈버거 세트 하나", -0.3)])
     assert not loops([_beam(" 치즈버거 세트 하나", -0.2)]) and not loops([])
+
+
+def test_readings_of_the_grammar_pass_follow_whispers_and_are_marked() -> None:
+    transcript = guard_readings(
+        [_beam(" a small pizza", -0.4), _beam(" a small mocha", -0.5)], "en", 0.6,
+        within_grammar=[[*_beam(" a small mocha", -0.2)], [*_beam(" a small latte", -0.3)], [*_beam(" Thank you.", -0.1)]],
+    )
+    assert transcript.text == "a small pizza"
+    # The same text is one reading (Whisper's); the guards drop the grammar's hallucination too.
+    assert transcript.alternatives == (Reading("a small mocha", -0.5), Reading("a small latte", -0.3, within_grammar=True))

@@ -97,3 +97,48 @@ def test_a_question_may_replace_a_reading_nobody_understood() -> None:
     assert not may_replace(IntentName.UNKNOWN, IntentName.ORDER_ADD)
     assert not may_replace(IntentName.FAQ, IntentName.ORDER_ADD)
     assert may_replace(IntentName.ORDER_ADD, IntentName.ORDER_ADD)
+
+
+def test_a_reading_within_the_menu_grammar_wins_where_whispers_beams_all_miss() -> None:
+    # Benchmark clip 2acbdc28 ("... latte with brown sugar and cream"), running tap at 6 dB
+    # (peak-frame mix): Whisper's five beams all end "in case" or "taste"; the menu-grammar pass
+    # (voicegw.asr.grammar), allowed only the store's and the language's words, hears "and cream".
+    whispers = [
+        ("brew a small, triple shot, light roast latte with brown sugar in case", -0.5911),
+        ("brew a small, triple shot, light roast latte, with brown sugar in case", -0.617),
+        ("brew a small, triple shot, light roast latte, the brown sugar in case", -0.6245),
+        ("brew a small, triple shot, light roast latte, the brown sugar, and taste", -0.6888),
+        ("brew a small, triple shot, light roast latte, the brown sugar in taste.", -0.7176),
+    ]
+    within_grammar = [
+        ("through a small triple shot, light roast, latte, the brown sugar, and cream.", -0.5799),
+        ("through a small triple shot, light roast latte, the brown sugar, and cream.", -0.583),
+        ("through a small triple shot, light roast, latte, the brown sugar in place.", -0.6193),
+    ]
+    readings = [Reading(text, logprob) for text, logprob in whispers]
+    readings += [Reading(text, logprob, within_grammar=True) for text, logprob in within_grammar]
+    reading, understanding = choose_reading(readings, MENUS["coffee-kiosk-en"], "en")
+    assert reading.within_grammar and reading.text.endswith("and cream.")
+    (line,) = understanding.lines
+    assert line.item_id == "latte"
+    assert {(o.group, o.value) for o in line.options} >= {("milk", "cream"), ("sugar", "brown_sugar"), ("size", "small")}
+
+
+def test_a_reading_within_the_grammar_does_not_win_where_the_menu_explains_whispers_as_well() -> None:
+    # Benchmark clip cc994683, doing the dishes at 6 dB (peak-frame): the grammar's best scores
+    # higher only because its probabilities are over the allowed words; "we should" explains no
+    # more than Whisper's "with sugar", which the customer said.
+    whispers = [
+        ("can I have a single shot, smaller, espresso, we should", -0.4645),
+        ("can I have a single shot, small espresso, with sugar?", -0.4847),
+        ("can I have a single shot, small espresso, with sugar", -0.486),
+        ("can I have a single shot, smaller, espresso, with sugar?", -0.5059),
+    ]
+    within_grammar = [("can I have a single shot, small espresso, we should", -0.2814),
+                      ("can I have a single shot, small espresso with sugar?", -0.401)]
+    readings = [Reading(text, logprob) for text, logprob in whispers]
+    readings += [Reading(text, logprob, within_grammar=True) for text, logprob in within_grammar]
+    reading, understanding = choose_reading(readings, MENUS["coffee-kiosk-en"], "en")
+    assert not reading.within_grammar
+    (line,) = understanding.lines
+    assert ("sugar", "sugar") in {(o.group, o.value) for o in line.options}

@@ -1,11 +1,13 @@
-"""The store's menu words, given to Whisper as a sample-sentence prompt and/or hotwords."""
+"""The store's menu words, given to Whisper as a sample-sentence prompt and/or hotwords, and as
+the grammar of a second decoding pass."""
 
 from __future__ import annotations
 
 from voicegw.nlu.menu import Menu
-from voicegw.nlu.vocabulary import menu_prompt, menu_vocabulary
+from voicegw.nlu.vocabulary import grammar_words, menu_prompt, menu_vocabulary
 
 _cache: dict[tuple[str, str], tuple[Menu, str, str]] = {}
+_grammar_cache: dict[tuple[str, str], tuple[Menu, tuple[str, ...]]] = {}
 
 
 def _bias(menu: Menu, language: str) -> tuple[str, str]:
@@ -26,3 +28,12 @@ def bias_for_menu(menu: Menu, language: str, mode: str) -> tuple[str | None, str
         prompt if mode in ("prompt", "both") else None,
         hotwords if mode in ("hotwords", "both") else None,
     )
+
+
+def grammar_for_menu(menu: Menu, language: str) -> tuple[str, ...]:
+    """The words the menu-grammar pass may write for ``menu`` in ``language`` (built once per loaded menu)."""
+    cached = _grammar_cache.get((menu.id, language))
+    if cached is None or cached[0] is not menu:
+        cached = (menu, grammar_words(menu, language))
+        _grammar_cache[(menu.id, language)] = cached
+    return cached[1]

@@ -74,7 +74,7 @@ class WhisperTranscriber:
         max_new_tokens = max(MIN_NEW_TOKENS, int(TOKENS_PER_SECOND * len(samples) / 16_000))
         bias = bias_words(options.hotwords)
         if options.readings > 1 and language is not None and fits_one_window(samples):
-            hypotheses = decode_window(
+            hypotheses, within_grammar = decode_window(
                 self._model,
                 samples,
                 language=language,
@@ -83,8 +83,9 @@ class WhisperTranscriber:
                 max_new_tokens=max_new_tokens,
                 initial_prompt=options.initial_prompt,
                 hotwords=options.hotwords,
+                grammar=options.grammar,
             )
-            transcript = guard_readings(hypotheses, language, options.no_speech_threshold, bias)
+            transcript = guard_readings(hypotheses, language, options.no_speech_threshold, bias, within_grammar)
             if not (transcript.is_empty and loops(hypotheses)) and not stops_early(hypotheses, samples):
                 return transcript
             # Asked for five finished beams, the search can settle into a repetition loop that a

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import replace
 
 from voicegw.asr.hallucinations import (
@@ -79,9 +80,14 @@ def guard_segments(
 
 
 def guard_readings(
-    hypotheses: list[list[TranscriptSegment]], language: str, threshold: float, bias: frozenset[str] = frozenset()
+    hypotheses: list[list[TranscriptSegment]],
+    language: str,
+    threshold: float,
+    bias: frozenset[str] = frozenset(),
+    within_grammar: Sequence[list[TranscriptSegment]] = (),
 ) -> Transcript:
-    """The best hypothesis that survives the guards, with the other survivors as alternatives.
+    """The best hypothesis that survives the guards, with the other survivors as alternatives,
+    then the survivors of the menu-grammar pass (``within_grammar``), marked as such.
 
     A reading the guards empty is no reading at all: when the best beam is judged silence or a
     hallucination, the others (the same audio, the same no-speech probability) are not let in
@@ -91,9 +97,12 @@ def guard_readings(
     if not guarded or guarded[0].is_empty:
         return guarded[0] if guarded else Transcript(text="", language=language)
     best, seen, alternatives = guarded[0], {guarded[0].text}, []
-    for other in guarded[1:]:
+    others = [(other, False) for other in guarded[1:]]
+    others += [(guard_segments(segments, language, threshold, bias), True) for segments in within_grammar]
+    for other, grammar in others:
         if other.is_empty or other.text in seen:
             continue
         seen.add(other.text)
-        alternatives.append(Reading(other.text, sum(s.avg_logprob for s in other.segments) / len(other.segments)))
+        mean = sum(s.avg_logprob for s in other.segments) / len(other.segments)
+        alternatives.append(Reading(other.text, mean, within_grammar=grammar))
     return replace(best, alternatives=tuple(alternatives))

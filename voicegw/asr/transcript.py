@@ -23,6 +23,9 @@ class TranscribeOptions:
     no_speech_threshold: float = 0.6
     readings: int = 1
     """How many of Whisper's beams to return (``Transcript.alternatives``); 1 keeps only the best."""
+    grammar: tuple[str, ...] = ()
+    """The words a second, menu-grammar search may write (``voicegw.asr.grammar``), its readings
+    added to the alternatives; empty for none. Only with ``readings`` above 1."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,9 @@ class Reading:
 
     text: str
     avg_logprob: float
+    within_grammar: bool = False
+    """Read by the menu-grammar pass (``voicegw.asr.grammar``): its log-probability is over the
+    allowed words only, so it weighs heavier than Whisper's own readings."""
 
 
 @dataclass(frozen=True)
@@ -54,7 +60,8 @@ class Transcript:
     confidence: float = 0.0
     """exp(mean avg_logprob) over kept segments, in [0, 1]."""
     alternatives: tuple[Reading, ...] = ()
-    """Whisper's other beams that passed the guards, best first, none the same text as ``text``."""
+    """Whisper's other beams that passed the guards, best first, then the menu-grammar pass's;
+    none the same text as ``text`` or as another."""
     unclear: bool = False
     """Empty, yet not silence: Whisper was sure of speech (a low no-speech probability) and wrote
     only a repetition loop or an echo of its hotwords. The customer is asked to say it again."""

@@ -60,6 +60,9 @@ class RulesData(_Data):
     number_homophones: dict[str, int] = {}
     spellings: list[tuple[str, str]] = []
     contractions: list[tuple[str, str]] = []
+    clitics: list[str] = []
+    """Endings written after an apostrophe (I'd, don't): the pack's words are kept without it,
+    Whisper writes it (voicegw.asr.grammar)."""
     quantity_follows_item: bool = True
     min_stem_chars: int = 2
 

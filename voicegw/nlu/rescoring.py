@@ -9,7 +9,9 @@ can tip a close call but cannot talk the recogniser into an order it did not hea
 reason a reading may only win with the intent of Whisper's best (which latte, not whether there
 is one), except that a question can replace a reading nobody understood: answering a FAQ cooks
 nothing. Measured on the eval's noisy clips, letting an order replace a not-understood reading won
-10 clips and turned 22 into wrong or phantom orders.
+10 clips and turned 22 into wrong or phantom orders. Readings of the menu-grammar pass
+(``voicegw.asr.grammar``) are not Whisper's beams: one may win only where the menu explains more
+of it than of any of Whisper's readings weighed (docs/tuning.md, round 7).
 """
 
 from __future__ import annotations
@@ -38,15 +40,23 @@ def menu_fit(understanding: Understanding) -> float:
 
 
 def choose_reading(readings: Sequence[Reading], menu: Menu, language: str) -> tuple[Reading, Understanding]:
-    """The reading to act on, understood. ``readings`` is best-first and not empty."""
+    """The reading to act on, understood. ``readings`` is best-first and not empty; Whisper's
+    own come before the menu-grammar pass's (``Reading.within_grammar``)."""
     best = readings[0].avg_logprob
     weighed = [
         (reading, understand(reading.text, menu, language))
         for reading in readings
-        if best - reading.avg_logprob <= MARGIN
+        if not reading.within_grammar and best - reading.avg_logprob <= MARGIN
     ]
     first = weighed[0][1].intent.name
     eligible = [pair for pair in weighed if may_replace(first, pair[1].intent.name)]
+    # The grammar's readings are scored over the allowed words only, so they weigh heavier than
+    # Whisper's: one may win only where the menu explains more of it than of any reading weighed.
+    whispers_fit = max(menu_fit(understanding) for _, understanding in weighed)
+    within = [(reading, understand(reading.text, menu, language)) for reading in readings if reading.within_grammar]
+    eligible += [
+        pair for pair in within if menu_fit(pair[1]) > whispers_fit and may_replace(first, pair[1].intent.name)
+    ]
     # max() keeps the first of equal scores: Whisper's own order breaks ties.
     return max(eligible, key=lambda pair: pair[0].avg_logprob + FIT_WEIGHT * menu_fit(pair[1]))
 

@@ -1,9 +1,18 @@
-"""Menu words for ASR biasing: hotwords and a sample sentence for Whisper's initial_prompt."""
+"""Menu words for ASR biasing: hotwords, a sample sentence for Whisper's initial_prompt, and the
+words a menu-grammar decoding pass may write."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+
 from voicegw.nlu.counting import item_counters
 from voicegw.nlu.menu import Item, Menu, OptionGroup, display_name
+from voicegw.nlu.packs import LANGUAGES, pack
+
+_WORD = re.compile(r"[^\W_]+(?:['-][^\W_]+)*")
+#: Quantities and cup sizes a customer may say in digits without the menu spelling them.
+_NUMERALS = tuple(str(n) for n in range(1, 21))
 
 
 def menu_vocabulary(menu: Menu, language: str) -> list[str]:
@@ -16,6 +25,46 @@ def menu_vocabulary(menu: Menu, language: str) -> list[str]:
             words.append(display_name(group.names, language, menu.language))
         words += [display_name(v.names, language, menu.language) for v in group.values]
     return list(dict.fromkeys(words))
+
+
+def grammar_words(menu: Menu, language: str) -> tuple[str, ...]:
+    """Every word a customer needs to order from ``menu`` in ``language``: the words of every
+    name and alias of its items, option groups and values, and the language's own words (its
+    pack: how people order, count, ask and change their minds, and the endings it writes after an
+    apostrophe), with numerals. The store's words come from its menu file alone."""
+    names = [*(item.names for item in menu.items), *(group.names for group in menu.option_groups),
+             *(value.names for group in menu.option_groups for value in group.values)]
+    words = [word for found in names for name in found.get(language, []) or [] for word in _words(name)]
+    if language in LANGUAGES:
+        words += _pack_words(language)
+    return tuple(dict.fromkeys([*words, *_NUMERALS]))
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+def _pack_words(language: str) -> list[str]:
+    """The words of every phrase of a language pack, and of its number and counter tables (whose
+    words are keys); ids, field names and the ``*`` prefix mark are not words of the language."""
+    data = pack(language)
+    tables = [data.numbers.cardinal, data.numbers.tens, data.numbers.sino_digits, data.rules.number_homophones,
+              data.reply_counters.by_category if data.reply_counters else {}]
+    phrases = data.model_dump(exclude={"language": True, "rules": {"clitics"},
+                                       "default_faq": {"__all__": {"id", "topic", "category"}}})
+    return [*_strings_in(phrases), *(word for table in tables for key in table for word in _words(key)),
+            *data.rules.clitics]
+
+
+def _strings_in(data: object) -> Iterator[str]:
+    if isinstance(data, str):
+        yield from _words(data.replace("*", ""))
+    elif isinstance(data, dict):
+        for value in data.values():
+            yield from _strings_in(value)
+    elif isinstance(data, list | tuple):
+        for value in data:
+            yield from _strings_in(value)
 
 
 def menu_prompt(menu: Menu, language: str) -> str:

@@ -66,6 +66,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         "model": settings.asr.model,
         "beam": settings.asr.beam_size,
         "readings": settings.asr.readings,
+        "menu_grammar": settings.asr.menu_grammar,
         "bias": settings.asr.bias,
         "vad": settings.audio.vad_aggressiveness,
         "clips": len(clips),
