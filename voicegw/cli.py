@@ -1,10 +1,11 @@
-"""The ``voicegw`` command: serve | models | transcribe | order | parse | eval | stories | keys | purge | privacy."""
+"""The ``voicegw`` command: serve | models | transcribe | order | stream | parse | eval | stories | keys | purge | privacy."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,20 @@ def build_parser() -> argparse.ArgumentParser:
     order.add_argument("--session", default=None)
     order.add_argument("--lang", default=None)
     _common(order)
+
+    stream = commands.add_parser("stream", help="play an audio file into a running gateway's streaming route; prints its messages")
+    stream.add_argument("audio", type=Path)
+    stream.add_argument("--store", required=True)
+    stream.add_argument("--session", default=None)
+    stream.add_argument("--lang", default=None)
+    stream.add_argument("--url", help="the gateway (default: http://HOST:PORT of the settings, 127.0.0.1:8080)")
+    stream.add_argument("--api-key", default=os.environ.get("VOICEGW_API_KEY"),
+                        help="an API key (default: $VOICEGW_API_KEY; none in development mode)")
+    stream.add_argument("--speed", type=float, default=1.0,
+                        help="times real time (default 1; above 1 needs a qa or admin key, or development mode)")
+    stream.add_argument("--tail-silence-ms", type=int, default=0, help="silence played after the file")
+    stream.add_argument("--no-partials", action="store_true", help="ask for no partial transcripts")
+    _common(stream, menus=False)
 
     parse = commands.add_parser("parse", help="text understanding only; prints intent and order lines")
     parse.add_argument("text")
@@ -120,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         "models": commands.models,
         "transcribe": commands.transcribe,
         "order": commands.order,
+        "stream": commands.stream,
         "parse": commands.parse,
         "eval": commands.evaluate,
         "stories": commands.stories,

@@ -83,6 +83,38 @@ async def _order(args: argparse.Namespace, settings: Settings):
         return await pipeline.voice_turn(_read(args.audio), ctx)
 
 
+def stream(args: argparse.Namespace, settings: Settings) -> int:
+    """Each message as one JSON line, with the seconds since the first audio was sent."""
+    import json
+
+    from voicegw.stream_client import StreamPlan, load_pcm, play
+
+    if args.speed <= 0:
+        print("voicegw: --speed must be above 0", file=sys.stderr)
+        return 2
+    url = args.url or f"http://{settings.server.host}:{settings.server.port}"
+    plan = StreamPlan(url=url, store=args.store, session=args.session, lang=args.lang, speed=args.speed,
+                      api_key=args.api_key, partials=False if args.no_partials else None,
+                      tail_silence_ms=args.tail_silence_ms)
+    pcm = load_pcm(args.audio)
+
+    def show(received) -> None:
+        print(json.dumps({"t": round(received.at_s, 3), **received.message}, ensure_ascii=False), flush=True)
+
+    import aiohttp
+
+    try:
+        run = asyncio.run(play(plan, pcm, show))
+    except aiohttp.WSServerHandshakeError as err:
+        print(f"voicegw: the gateway refused the stream (HTTP {err.status}); the same request as a plain GET says why", file=sys.stderr)
+        return 2
+    except aiohttp.ClientError as err:
+        print(f"voicegw: cannot stream to {url}: {err}", file=sys.stderr)
+        return 2
+    errors = [r.message for r in run.messages if r.message.get("type") == "error"]
+    return 1 if errors else 0
+
+
 def parse(args: argparse.Namespace, settings: Settings) -> int:
     from voicegw.cli import print_json
     from voicegw.nlu.loader import load_menus

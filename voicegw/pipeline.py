@@ -17,6 +17,7 @@ from voicegw.asr.biasing import bias_for_menu, grammar_for_menu
 from voicegw.asr.engine import TranscribeOptions, Transcript
 from voicegw.audio.decode import decode_audio
 from voicegw.audio.limits import AudioLimits
+from voicegw.audio.pcm import Pcm
 from voicegw.audio.vad import VadOptions, find_speech, speech_only
 from voicegw.backend.request_builder import build_skill_request
 from voicegw.backend.skill import SkillRequest, SkillResponse
@@ -115,50 +116,81 @@ class Pipeline:
         transcript when there was speech that could not be read)."""
         ctx = ctx or TurnContext(store="", session="")
         timings: dict[str, int] = {}
+        pcm = await self._decode(audio, content_type, ctx, timings)
+        transcript = await self.recognise_pcm(pcm, language=language, prompt=prompt, hotwords=hotwords,
+                                              grammar=grammar, ctx=ctx, timings=timings)
+        return transcript, timings
+
+    async def _decode(self, audio: bytes, content_type: str | None, ctx: TurnContext, timings: dict[str, int]) -> Pcm:
         with _timed(timings, "decode"):
-            # Decoding and VAD block for up to tens of ms on a large clip: off the event loop.
+            # Decoding blocks for up to tens of ms on a large clip: off the event loop.
             pcm = await asyncio.to_thread(decode_audio, audio, self.limits, content_type)
         self._emit("decoded", ctx, timings["decode"], duration_ms=pcm.duration_ms)
+        return pcm
+
+    async def recognise_pcm(
+        self,
+        pcm: Pcm,
+        *,
+        language: str | None,
+        prompt: str | None = None,
+        hotwords: str | None = None,
+        grammar: tuple[str, ...] = (),
+        quick: bool = False,
+        ctx: TurnContext,
+        timings: dict[str, int],
+    ) -> Transcript | None:
+        """``recognise`` of decoded audio (a streamed utterance); ``quick`` reads it greedily,
+        Whisper's best reading alone (a live partial transcript)."""
         with _timed(timings, "vad"):
             speech = await asyncio.to_thread(find_speech, pcm, self.vad)
         self._emit("speech_found", ctx, timings["vad"], speech_ms=speech.speech_ms)
         if not speech.has_speech:
-            return None, timings
+            return None
         options = TranscribeOptions(
             language=language,
-            beam_size=self.beam_size,
+            beam_size=1 if quick else self.beam_size,
             initial_prompt=prompt,
             hotwords=hotwords,
             no_speech_threshold=self.no_speech_threshold,
-            readings=self.readings,
+            readings=1 if quick else self.readings,
             grammar=grammar,
         )
         with _timed(timings, "asr"):
             transcript = await self.transcriber.transcribe(speech_only(pcm, speech).samples, options)
         self._emit("transcribed", ctx, timings["asr"], confidence=transcript.confidence)
-        return (None if transcript.is_empty and not transcript.unclear else transcript), timings
+        return None if transcript.is_empty and not transcript.unclear else transcript
 
     async def transcribe_for_store(
         self, audio: bytes, ctx: TurnContext, content_type: str | None = None
     ) -> tuple[Transcript | None, dict[str, int]]:
-        """``recognise`` in the turn's language, biased towards the store's menu.
+        """``recognise`` in the turn's language, biased towards the store's menu."""
+        timings: dict[str, int] = {}
+        self.menu_for(ctx.store)  # an unknown store is refused before the audio is decoded
+        pcm = await self._decode(audio, content_type, ctx, timings)
+        return await self.transcribe_pcm_for_store(pcm, ctx, timings), timings
 
-        ``auto`` lets Whisper detect the language, only when the request asks for it (short
-        clips are easily misjudged); the prompt is then in the store's own language.
-        """
+    async def transcribe_pcm_for_store(
+        self, pcm: Pcm, ctx: TurnContext, timings: dict[str, int], *, partial: bool = False
+    ) -> Transcript | None:
+        """``auto`` lets Whisper detect the language, only when the request asks for it (short
+        clips are easily misjudged); the prompt is then in the store's own language. A
+        ``partial`` transcript (words on screen while someone speaks) is read greedily, without
+        the menu-grammar pass."""
         menu = self.menu_for(ctx.store)
         language = self.language_of(ctx)
         prompt, hotwords = bias_for_menu(menu, menu.language if language == AUTO else language, self.bias)
         # A detected language is known only after decoding: no grammar for it.
-        grammar = grammar_for_menu(menu, language) if self.menu_grammar and language != AUTO else ()
-        return await self.recognise(
-            audio,
+        use_grammar = self.menu_grammar and language != AUTO and not partial
+        return await self.recognise_pcm(
+            pcm,
             language=None if language == AUTO else language,
-            content_type=content_type,
             prompt=prompt,
             hotwords=hotwords,
-            grammar=grammar,
+            grammar=grammar_for_menu(menu, language) if use_grammar else (),
+            quick=partial,
             ctx=ctx,
+            timings=timings,
         )
 
     def language_of(self, ctx: TurnContext) -> str:
@@ -170,7 +202,26 @@ class Pipeline:
 
     async def voice_turn(self, audio: bytes, ctx: TurnContext, content_type: str | None = None) -> TurnResult:
         started = time.perf_counter()
-        transcript, timings = await self.transcribe_for_store(audio, ctx, content_type)
+        timings: dict[str, int] = {}
+        self.menu_for(ctx.store)
+        pcm = await self._decode(audio, content_type, ctx, timings)
+        return await self.voice_turn_pcm(pcm, ctx, timings, started)
+
+    async def voice_turn_pcm(
+        self, pcm: Pcm, ctx: TurnContext, timings: dict[str, int] | None = None, started: float | None = None
+    ) -> TurnResult:
+        """A voice turn of decoded audio: a clip after ``voice_turn`` decoded it, or an utterance
+        the streaming route cut from a stream."""
+        started = time.perf_counter() if started is None else started
+        timings = {} if timings is None else timings
+        transcript = await self.transcribe_pcm_for_store(pcm, ctx, timings)
+        return await self.turn_of_transcript(transcript, ctx, timings, started)
+
+    async def turn_of_transcript(
+        self, transcript: Transcript | None, ctx: TurnContext, timings: dict[str, int], started: float
+    ) -> TurnResult:
+        """The rest of a voice turn once the audio is recognised (``transcribe_pcm_for_store``):
+        the streaming route recognises an utterance early, while it waits to be sure it is over."""
         if transcript is None:
             timings["total"] = _ms_since(started)
             self._emit("no_speech", ctx, timings["total"])

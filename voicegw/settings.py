@@ -86,6 +86,33 @@ class BackendSettings(BaseModel):
     """Open Builder gives a skill 5 seconds; so do we."""
 
 
+class StreamSettings(BaseModel):
+    """The streaming route (``/v1/voice/stream``): end-pointing and the limits of one stream."""
+
+    sensitivity: Literal["relaxed", "default", "aggressive"] = "default"
+    """End-pointing preset (``voicegw.audio.endpoint``): ``relaxed`` waits longer for slow speakers,
+    ``aggressive`` rejects more noise (noisy cabins) and ends sooner."""
+    silence_ms: int | None = Field(default=None, ge=30, le=10_000)
+    """Silence that ends an utterance; unset: the preset's (700 ms by default)."""
+    max_utterance_s: float = Field(default=15.0, gt=0.5, le=30.0)
+    """An utterance is cut and recognised at this length even if the speaker goes on."""
+    min_speech_ms: int | None = Field(default=None, ge=30, le=2000)
+    """Sounds with less speech than this start no utterance; unset: the preset's (200 ms by default)."""
+    partials: bool = True
+    """Send the transcript so far about once a second while someone speaks (when the recogniser is idle)."""
+    idle_timeout_s: float = Field(default=30.0, gt=0)
+    """A stream with no message for this long is closed."""
+    max_stream_s: float = Field(default=600.0, gt=0)
+    """Audio one stream may carry in all (a drive's worth); then it is closed."""
+    max_speed: float = Field(default=1.0, ge=1.0)
+    """How much faster than real time a kiosk or app key may send audio; faster senders are slowed
+    (the gateway stops reading until real time catches up)."""
+    replay_max_speed: float = Field(default=10.0, ge=1.0)
+    """The same for ``qa`` and ``admin`` keys replaying recordings (``voicegw stream --speed``)."""
+    token_ttl_s: int = Field(default=60, ge=5, le=3600)
+    """How long a browser's stream token (``POST /v1/voice/stream/token``) may wait to be used."""
+
+
 class ServerSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
@@ -152,6 +179,7 @@ class Settings(BaseSettings):
     audio: AudioSettings = Field(default_factory=AudioSettings)
     backend: BackendSettings = Field(default_factory=BackendSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    stream: StreamSettings = Field(default_factory=StreamSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
 

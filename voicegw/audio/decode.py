@@ -14,6 +14,7 @@ to [-1, 1].
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import av
@@ -104,7 +105,7 @@ def _decode_soundfile(data: bytes, fmt: AudioFormat, limits: AudioLimits) -> Dec
     except (sf.LibsndfileError, RuntimeError, ValueError, TypeError):
         return None  # e.g. WAV holding MP3 or GSM, Ogg holding Speex: ffmpeg may know it
     with f:
-        _check_stream(f.samplerate, f.channels)
+        check_stream(f.samplerate, f.channels)
         _check_declared(f.frames / f.samplerate, limits)
         resampler = MonoResampler(f.samplerate)
         max_frames = _max_source_samples(f.samplerate, limits)
@@ -130,28 +131,19 @@ def _decode_av(
         stream = container.streams.audio[0]
         rate, channels = stream.codec_context.sample_rate, stream.codec_context.channels
         if rate:  # some containers leave it to the first frame; that one is checked below
-            _check_stream(rate, channels or 1)
+            check_stream(rate, channels or 1)
         _check_declared(_declared_duration_s(container, stream), limits)
         to_float = packed_float()
         resampler: MonoResampler | None = None
         max_samples = 0
-        bad_packets = 0
-        for packet in container.demux(stream):
-            try:
-                frames = packet.decode()
-            except av.error.InvalidDataError:
-                bad_packets += 1  # ffmpeg conceals a damaged frame; so do we, up to a point
-                if bad_packets > MAX_BAD_PACKETS:
-                    raise
-                continue
-            for frame in frames:
-                if resampler is None:
-                    _check_stream(frame.sample_rate, len(frame.layout.channels))
-                    resampler = MonoResampler(frame.sample_rate)
-                    max_samples = _max_source_samples(frame.sample_rate, limits)
-                for converted in to_float.resample(frame):
-                    resampler.push_frame(converted)
-                _check_decoded(resampler, max_samples, limits)
+        for frame in decoded_frames(container, stream):
+            if resampler is None:
+                check_stream(frame.sample_rate, len(frame.layout.channels))
+                resampler = MonoResampler(frame.sample_rate)
+                max_samples = _max_source_samples(frame.sample_rate, limits)
+            for converted in to_float.resample(frame):
+                resampler.push_frame(converted)
+            _check_decoded(resampler, max_samples, limits)
         if resampler is None:
             raise AudioError("audio_empty", "the audio stream holds no samples")
         for converted in to_float.resample(None):
@@ -163,6 +155,21 @@ def _decode_av(
             resampler.source_rate_hz,
             channels,
         )
+
+
+def decoded_frames(container: av.container.InputContainer, stream: av.AudioStream) -> Iterator[av.AudioFrame]:
+    """Every decoded frame of ``stream``; a few undecodable packets are skipped (ffmpeg conceals a
+    damaged frame; so do we, up to ``MAX_BAD_PACKETS``)."""
+    bad_packets = 0
+    for packet in container.demux(stream):
+        try:
+            frames = packet.decode()
+        except av.error.InvalidDataError:
+            bad_packets += 1
+            if bad_packets > MAX_BAD_PACKETS:
+                raise
+            continue
+        yield from frames
 
 
 def _open_av(data: bytes, demuxer: str | None) -> av.container.InputContainer:
@@ -188,7 +195,8 @@ def _declared_duration_s(container: av.container.InputContainer, stream: av.Audi
     return 0.0
 
 
-def _check_stream(rate_hz: int, channels: int) -> None:
+def check_stream(rate_hz: int, channels: int) -> None:
+    """A rate and channel count any decoder may accept (a stream or a clip)."""
     if not MIN_RATE_HZ <= rate_hz <= MAX_RATE_HZ or not 1 <= channels <= MAX_CHANNELS:
         raise AudioError(
             "audio_unsupported",

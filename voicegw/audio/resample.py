@@ -57,6 +57,12 @@ class MonoResampler:
         channels = len(frame.layout.channels)
         self.push(frame.to_ndarray().reshape(-1, channels))
 
+    def take(self) -> np.ndarray:
+        """The samples converted so far and not yet taken (a live stream reads as it goes)."""
+        out = np.concatenate(self._chunks) if self._chunks else np.zeros(0, dtype=np.float32)
+        self._chunks = []
+        return np.clip(out, -1.0, 1.0, out=out)
+
     def finish(self) -> np.ndarray:
         """All samples at the target rate, clipped to [-1, 1]."""
         if self._resampler is not None:

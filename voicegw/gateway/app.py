@@ -18,6 +18,8 @@ from voicegw.gateway import admin_routes, auth, limits, routes
 from voicegw.gateway.errors import make_error_middleware
 from voicegw.gateway.faq_sync import FaqSync, faq_url
 from voicegw.gateway.services import SERVICES, Services
+from voicegw.gateway.stream_route import STREAM_TOKENS, add_stream_routes
+from voicegw.gateway.stream_tokens import StreamTokens
 from voicegw.nlu.loader import load_menus
 from voicegw.nlu.menu import Menu
 from voicegw.pipeline import Pipeline, build_pipeline
@@ -40,6 +42,7 @@ def create_app(
         services.metrics.errors.labels(code).inc()
 
     gate = auth.Gatekeeper(auth.KeyStore(settings.database_path), settings.auth, settings.server.host)
+    tokens = StreamTokens(settings.stream.token_ttl_s)
     limiter = limits.RateLimiter(settings.auth.rate_per_minute, settings.auth.rate_burst)
     # Outermost first: the body deadline runs from the first moment; CORS headers go on every
     # answer, errors included; keys are checked before the per-key rate limit.
@@ -47,7 +50,7 @@ def create_app(
         limits.make_body_deadline_middleware(settings.server.read_timeout_s),
         limits.make_cors_middleware(settings.auth.cors_origins),
         make_error_middleware(count_error),
-        auth.make_auth_middleware(gate, count_error),
+        auth.make_auth_middleware(gate, count_error, tokens),
         limits.make_rate_limit_middleware(limiter, count_error),
     ]
     # Multipart overhead on top of the audio limit; the routes enforce the exact audio limit.
@@ -55,10 +58,12 @@ def create_app(
     app[SERVICES] = services
     app[auth.GATE] = gate
     app[limits.LIMITER] = limiter
+    app[STREAM_TOKENS] = tokens
     app.cleanup_ctx.append(auth.gate_ctx)
     app.cleanup_ctx.append(_backend_ctx)
     app.cleanup_ctx.append(_make_asr_ctx(transcriber))
     routes.add_routes(app)
+    add_stream_routes(app)
     admin_routes.add_admin_routes(app)
     app.cleanup_ctx.append(admin_routes.purge_ctx(settings))
     install_log_redaction()  # also when the app is built without the CLI (tests, embedding)

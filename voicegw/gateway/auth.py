@@ -40,7 +40,8 @@ from aiohttp import web
 from voicegw.database import owner_only
 from voicegw.errors import VoicegwError
 from voicegw.gateway.errors import error_response
-from voicegw.gateway.scopes import CLIENT, ROLE_SCOPES, ROUTE_SCOPES, Client, Role, Scope
+from voicegw.gateway.scopes import CLIENT, ROLE_SCOPES, ROUTE_SCOPES, TOKEN_ROUTES, Client, Role, Scope
+from voicegw.gateway.stream_tokens import DEV_KEY, StreamTokens, TokenError
 from voicegw.settings import AuthSettings
 
 log = logging.getLogger(__name__)
@@ -281,8 +282,22 @@ class Gatekeeper:
             raise AuthError("invalid_key", "the API key is not valid")
         if not key.active:
             raise AuthError("key_revoked", f"the API key {key.id} ({key.name}) was revoked")
+        return self.identify_by_id(key.id)
+
+    def identify_by_id(self, key_id: str) -> Client:
+        """The client a stream token names (``stream_tokens``): its key must still be active, or
+        development mode still on for a token issued in it."""
+        if key_id == DEV_KEY:
+            if not self.dev_mode:
+                raise AuthError("invalid_token", "the stream token was issued in development mode, which has ended")
+            return DEV_CLIENT
+        key = self._keys.get(key_id)
+        if key is None:
+            raise AuthError("invalid_token", "the stream token's API key no longer exists")
+        if not key.active:
+            raise AuthError("key_revoked", f"the API key {key.id} ({key.name}) was revoked")
         self._mark_used(key.id)
-        return Client(key.id, key.name, key.role, ROLE_SCOPES.get(key.role, frozenset()))  # a role we no longer know: no scopes
+        return Client(key.id, key.name, key.role, ROLE_SCOPES.get(key.role, frozenset()))
 
     def _mark_used(self, key_id: str) -> None:
         now = self._clock()
@@ -335,8 +350,10 @@ def route_key(method: str, canonical: str) -> tuple[str, str]:
     return method, canonical
 
 
-def make_auth_middleware(gate: Gatekeeper, on_error: Callable[[str], None]):
-    """Every matched route needs the scope ``ROUTE_SCOPES`` gives it; unlisted routes are refused."""
+def make_auth_middleware(gate: Gatekeeper, on_error: Callable[[str], None], tokens: StreamTokens | None = None):
+    """Every matched route needs the scope ``ROUTE_SCOPES`` gives it; unlisted routes are refused.
+    The routes of ``TOKEN_ROUTES`` also take a stream token in the ``token`` query parameter
+    (browsers cannot set headers on a WebSocket)."""
 
     def deny(status: int, code: str, message: str) -> web.Response:
         on_error(code)
@@ -357,8 +374,12 @@ def make_auth_middleware(gate: Gatekeeper, on_error: Callable[[str], None]):
             return await handler(request)
         try:
             await gate.refresh()
-            client = gate.identify(request)
-        except AuthError as err:
+            token = request.query.get("token") if key in TOKEN_ROUTES and tokens is not None else None
+            if token is not None and _token_of(request) is None:
+                client = gate.identify_by_id(tokens.redeem(token, request.query.get("store", "")))
+            else:
+                client = gate.identify(request)
+        except (AuthError, TokenError) as err:
             return deny(err.http_status, err.code, err.message)
         if scope not in client.scopes:
             return deny(403, "missing_scope", f"a {client.role} key may not use this route (it needs {scope!r})")

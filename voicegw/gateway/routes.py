@@ -48,11 +48,11 @@ def _pipeline(request: web.Request) -> Pipeline:
 
 
 async def _answer(request: web.Request, result: TurnResult, channel: str) -> web.Response:
-    await _log_turn(request, result, channel)
+    await log_turn(request, result, channel)
     return web.json_response(result.to_json())
 
 
-async def _log_turn(request: web.Request, result: TurnResult, channel: str) -> None:
+async def log_turn(request: web.Request, result: TurnResult, channel: str) -> None:
     """Count the turn, and keep it (transcript redacted) for chat-log analysis when the privacy
     store is open."""
     _services(request).metrics.turns.labels(channel, result.status).inc()
@@ -122,7 +122,7 @@ async def kakao_skill(request: web.Request) -> web.Response:
         language=_KAKAO_LANGS.get((skill.user_request.lang or "").lower()),
     )
     result = await _pipeline(request).text_turn(utterance or " ", ctx)
-    await _log_turn(request, result, "kakao")
+    await log_turn(request, result, "kakao")
     # The whole turn result rides in ``data``: a kakao client sees what a voice client sees.
     response = SkillResponse.simple(result.reply.text, result.reply.quick_replies, data=result.to_json())
     if result.handoff:

@@ -27,6 +27,8 @@ ROUTE_SCOPES: dict[tuple[str, str], Scope | None] = {
     ("GET", "/readyz"): None,
     ("GET", "/metrics"): "metrics",
     ("POST", "/v1/voice/orders"): "orders",
+    ("GET", "/v1/voice/stream"): "orders",
+    ("POST", "/v1/voice/stream/token"): "orders",
     ("POST", "/v1/text/orders"): "orders",
     ("POST", "/kakao/skill"): "orders",
     ("POST", "/v1/audio/transcriptions"): "transcribe",
@@ -41,6 +43,10 @@ ROUTE_SCOPES: dict[tuple[str, str], Scope | None] = {
     ("DELETE", "/v1/admin/users/{user}"): "privacy:admin",
     ("GET", "/v1/admin/contacts/{order_id}"): "privacy:admin",
 }
+
+
+#: Routes that also accept a short-lived stream token (``?token=``) instead of a key header.
+TOKEN_ROUTES: frozenset[tuple[str, str]] = frozenset({("GET", "/v1/voice/stream")})
 
 
 class Client:
