@@ -56,12 +56,12 @@ def post(base: str, path: Path, store: str, session: str, lang: str) -> tuple[fl
     return (time.perf_counter() - started) * 1000, body
 
 
-def stream_one(base: str, clip, tail_s: float, partials: bool | None, n: int) -> dict:
+def stream_one(base: str, clip, tail_s: float, partials: bool | None, n: int, speed: float = 1.0) -> dict:
     pcm = load_pcm(clip.audio)
     import numpy as np
 
     samples = np.concatenate([pcm.samples, np.zeros(int(16_000 * tail_s), np.float32)])
-    plan = StreamPlan(url=base, store=clip.store, session=f"bench-stream-{n}", lang=clip.lang, partials=partials)
+    plan = StreamPlan(url=base, store=clip.store, session=f"bench-stream-{n}", lang=clip.lang, partials=partials, speed=speed)
     run = asyncio.run(play(plan, Pcm(samples)))
     by_type: dict[str, list] = {}
     for received in run.messages:
@@ -74,7 +74,7 @@ def stream_one(base: str, clip, tail_s: float, partials: bool | None, n: int) ->
         return row
     turn, stopped = turns[0], stops[0]
     # The message holding the last speech frame has been sent once its 100 ms have been paced out.
-    speech_sent_s = math.ceil(stopped.message["at_ms"] / CHUNK_MS) * CHUNK_MS / 1000
+    speech_sent_s = math.ceil(stopped.message["at_ms"] / CHUNK_MS) * CHUNK_MS / 1000 / speed
     result = turn.message["result"]
     row.update(
         after_speech_ms=(turn.at_s - speech_sent_s) * 1000,
@@ -100,6 +100,8 @@ def main() -> int:
     parser.add_argument("--clips", type=int, default=0, help="the first N clips (default: all)")
     parser.add_argument("--tail-s", type=float, default=1.5, help="silence after each clip")
     parser.add_argument("--no-partials", action="store_true")
+    parser.add_argument("--speed", type=float, default=1.0,
+                        help="times real time; the latencies mean something only at 1, the end-pointing at any speed")
     parser.add_argument("--url", help="a running gateway (development mode) instead of starting one")
     parser.add_argument("--out", type=Path, help="write every clip's row here (JSON lines)")
     args = parser.parse_args()
@@ -114,7 +116,7 @@ def main() -> int:
         try:
             rows = []
             for n, clip in enumerate(clips):
-                row = stream_one(base, clip, args.tail_s, False if args.no_partials else None, n)
+                row = stream_one(base, clip, args.tail_s, False if args.no_partials else None, n, args.speed)
                 posted_ms, posted = post(base, clip.audio, clip.store, f"bench-post-{n}", clip.lang)
                 row.update(posted_ms=posted_ms, posted_recognition_ms=recognition_ms(posted),
                            posted_accepted=score_clip(clip, ClipOutcome.from_turn_result(posted)).command_accepted)
@@ -131,7 +133,7 @@ def main() -> int:
     if args.out:
         args.out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
 
-    print(f"\n{len(rows)} clips of {args.manifest}, played in real time, {args.tail_s:g} s of silence after each")
+    print(f"\n{len(rows)} clips of {args.manifest}, played at {args.speed:g}x real time, {args.tail_s:g} s of silence after each")
     print(f"end of speech -> turn (ms)                    {summary(rows, 'after_speech_ms')}")
     print(f"  less the turn's recognition (vad + asr)     {summary(rows, 'after_speech_less_recognition_ms')}")
     print(f"  less the posted clip's recognition          {summary(rows, 'after_speech_less_posted_recognition_ms')}")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -85,11 +86,13 @@ class StreamSession:
         *,
         partial_ready: Callable[[], bool] = lambda: True,
         on_turn: TurnListener | None = None,
+        admit: Callable[[], float | None] = lambda: None,
     ) -> None:
         self.pipeline, self.ctx, self.options = pipeline, ctx, options
         self._is_speech = is_speech
         self._partial_ready = partial_ready
         self._on_turn = on_turn
+        self._admit = admit
         self.endpointer = Endpointer(options.endpoint)
         self.outbox: asyncio.Queue[Message] = asyncio.Queue()
         self._frame = _ms_to_samples(options.endpoint.frame_ms)
@@ -103,7 +106,7 @@ class StreamSession:
         self._partial: asyncio.Task | None = None
         self._next_partial_ms = 0
         self._speculation: _Speculation | None = None
-
+        self._early_readings: set[asyncio.Task] = set()  # the open utterance's, and those of utterances queued
     @property
     def heard_ms(self) -> int:
         return self.endpointer.now_ms
@@ -139,12 +142,21 @@ class StreamSession:
         await self._worker
         await self._cancel_partial()
 
+    def cancel(self) -> None:
+        """The client is gone: drop queued utterances, cancel a turn already running. Synchronous,
+        so a handler being cancelled itself still leaves no task behind."""
+        for task in self._tasks():
+            task.cancel()
+
     async def abort(self) -> None:
-        """The client is gone: drop queued utterances; a turn already running is cancelled."""
-        await self._cancel_partial()
-        self._drop_speculation()
-        self._worker.cancel()
-        await asyncio.gather(self._worker, return_exceptions=True)
+        """``cancel``, then wait until every task has ended."""
+        tasks = self._tasks()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _tasks(self) -> list[asyncio.Task]:
+        return [task for task in (self._worker, self._partial, *self._early_readings) if task is not None]
 
     # --- end-pointing -----------------------------------------------------------------------
 
@@ -187,6 +199,13 @@ class StreamSession:
         while (job := await self._turns.get()) is not None:
             audio, stopped, speculation = job
             await self._cancel_partial()
+            wait_s = self._admit()
+            if wait_s is not None:  # the key's rate limit: each utterance is a turn, as a posted clip is
+                if speculation is not None:
+                    speculation.task.cancel()
+                self._send({"type": "error", "code": "rate_limited", "at_ms": stopped.at_ms,
+                            "message": f"too many turns for this key; retry in {math.ceil(wait_s)} s"})
+                continue
             try:
                 result = await self._turn(audio, speculation)
             except VoicegwError as err:  # this utterance failed (a saturated recogniser); the stream goes on
@@ -235,6 +254,8 @@ class StreamSession:
         timings: dict[str, int] = {}
         audio = self._audio_between(start, e.now_ms)
         task = asyncio.create_task(self.pipeline.transcribe_pcm_for_store(audio, self.ctx, timings))
+        self._early_readings.add(task)
+        task.add_done_callback(self._early_readings.discard)
         task.add_done_callback(_quiet)
         self._speculation = _Speculation(self._utterance, e.last_speech_end_ms, time.perf_counter(), timings, task)
 

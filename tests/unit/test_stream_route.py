@@ -21,7 +21,7 @@ from voicegw.audio.decode import decode_audio
 from voicegw.audio.limits import AudioLimits
 from voicegw.gateway.app import create_app
 from voicegw.gateway.auth import KeyStore
-from voicegw.settings import Settings, StreamSettings
+from voicegw.settings import AuthSettings, Settings, StreamSettings
 
 from tests.unit.app_support import ready_client
 
@@ -271,3 +271,32 @@ async def test_a_message_over_the_size_limit_closes_the_stream(aiohttp_client, t
         await ws.send_bytes(bytes(300 * 1024))
         await messages_until_closed(ws)
     assert ws.close_code == 1009
+
+
+async def test_a_client_that_hangs_up_mid_utterance_leaves_nothing_running(aiohttp_client, tmp_path: Path, caplog) -> None:
+    client, recogniser = await gateway(aiohttp_client, tmp_path)
+    for _ in range(3):
+        ws = await client.ws_connect("/v1/voice/stream?store=cafe-ko")
+        await ws.receive_json()
+        await send_audio(ws, pcm16(seconds_of_silence_after=0.0)[: 32_000 * 2])  # 2 s: mid-sentence
+        await ws.close()  # no {"type": "close"}: the customer walked away
+    await asyncio.sleep(0.5)
+    async with client.ws_connect("/v1/voice/stream?store=cafe-ko&partials=false") as ws:  # the gateway still streams
+        await ws.receive_json()
+        await send_audio(ws, pcm16())
+        await ws.send_str(json.dumps({"type": "close"}))
+        assert [m["type"] for m in await messages_until_closed(ws)][-1] == "turn"
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+async def test_each_utterance_counts_against_the_keys_rate_limit(aiohttp_client, tmp_path: Path) -> None:
+    settings = Settings.load(data_dir=tmp_path, menus_dir=ROOT / "menus", auth=AuthSettings(rate_per_minute=1, rate_burst=2))
+    kiosk = KeyStore(settings.database_path).create("kiosk-1", "kiosk")[1]
+    client = await ready_client(aiohttp_client, create_app(settings, transcriber=SaysTheOrder()))
+    async with client.ws_connect("/v1/voice/stream?store=cafe-ko&partials=false",  # the upgrade: one request
+                                 headers={"Authorization": f"Bearer {kiosk}"}) as ws:
+        await ws.receive_json()
+        await send_audio(ws, pcm16(repeat=2))
+        await ws.send_str(json.dumps({"type": "close"}))
+        got = [m for m in await messages_until_closed(ws) if m["type"] in ("turn", "error")]
+    assert [m["type"] for m in got] == ["turn", "error"] and got[1]["code"] == "rate_limited"

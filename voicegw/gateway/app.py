@@ -17,6 +17,8 @@ from voicegw.errors import ModelError
 from voicegw.gateway import admin_routes, auth, limits, routes
 from voicegw.gateway.errors import make_error_middleware
 from voicegw.gateway.faq_sync import FaqSync, faq_url
+from voicegw.gateway.kiosk_routes import add_kiosk_routes
+from voicegw.gateway.openapi import openapi
 from voicegw.gateway.services import SERVICES, Services
 from voicegw.gateway.stream_route import STREAM_TOKENS, add_stream_routes
 from voicegw.gateway.stream_tokens import StreamTokens
@@ -64,6 +66,8 @@ def create_app(
     app.cleanup_ctx.append(_make_asr_ctx(transcriber))
     routes.add_routes(app)
     add_stream_routes(app)
+    add_kiosk_routes(app)
+    app.router.add_get("/openapi.json", openapi)
     admin_routes.add_admin_routes(app)
     app.cleanup_ctx.append(admin_routes.purge_ctx(settings))
     install_log_redaction()  # also when the app is built without the CLI (tests, embedding)

@@ -21,6 +21,7 @@ from voicegw.audio.endpoint import endpoint_options
 from voicegw.audio.stream_decode import PCM_RATES_HZ, STREAM_FORMATS, StreamDecoder, StreamFormat, open_stream_decoder
 from voicegw.errors import AudioError, ModelError, RequestError
 from voicegw.gateway.inputs import new_session_id, valid_id, valid_language
+from voicegw.gateway.limits import LIMITER
 from voicegw.gateway.scopes import CLIENT
 from voicegw.gateway.routes import log_turn
 from voicegw.gateway.services import SERVICES, Services
@@ -111,7 +112,6 @@ class _Stream:
 
         self.request, self.ws, self.wanted, self.settings, self.speed = request, ws, wanted, settings, speed
         services = request.app[SERVICES]
-        self.services = services
         endpoint = endpoint_options(settings.sensitivity, silence_ms=settings.silence_ms,
                                     max_utterance_ms=int(settings.max_utterance_s * 1000),
                                     min_speech_ms=settings.min_speech_ms)
@@ -121,6 +121,7 @@ class _Stream:
             webrtcvad.Vad(endpoint.aggressiveness).is_speech,
             partial_ready=lambda: services.pool is not None and services.pool.pending == 0,
             on_turn=self._log_turn,
+            admit=self._admit_turn,
         )
         self.decoder: StreamDecoder | None = None
         self.failure: AudioError | None = None
@@ -147,10 +148,12 @@ class _Stream:
                 await self.decoder.close()
                 await self.session.finish()
         finally:
-            if not finished:  # the client went away or the handler was cancelled: drop the rest
-                await self.session.abort()
+            if finished:
+                self.session.outbox.put_nowait(_END)  # the relay sends what is queued, then stops
+            else:  # the client went away or the handler was cancelled: nothing more goes out
+                sender.cancel()
+                await self.session.abort()  # cancels every task before it first waits
                 await self.decoder.close()
-            await self.session.outbox.put(_END)
             await asyncio.gather(sender, return_exceptions=True)
             if not self.ws.closed:
                 await self.ws.close(code=self.close_code, message=self.close_reason.encode()[:120])
@@ -219,6 +222,12 @@ class _Stream:
                 await self.ws.send_str(json.dumps(message, ensure_ascii=False))
             except ConnectionError:
                 pass  # the client went away; the reader notices and ends the stream
+
+    def _admit_turn(self) -> float | None:
+        """The key's rate limit, one token per utterance (the upgrade took one too); the keyless
+        development client is not limited, as on every route."""
+        client = self.request[CLIENT]
+        return None if client.key_id is None else self.request.app[LIMITER].take(client.key_id)
 
     async def _log_turn(self, result: TurnResult) -> None:
         await log_turn(self.request, result, "stream")
