@@ -93,7 +93,8 @@ function renderTexts() {
   $("confirm").textContent = t("confirm");
   $("cancel").textContent = t("cancel");
   $("language").textContent = t("other");
-  $("talk-button").textContent = state.tapMode ? t("stopTalk") : t("talk");
+  // Hands-free, the button ends the utterance now (as releasing it would).
+  $("talk-button").textContent = state.tapMode || state.live ? t("stopTalk") : t("talk");
   if (state.statusName) $("status").textContent = t(state.statusName);
 }
 
@@ -323,22 +324,30 @@ function onStreamMessage(message) {
 
 async function setHandsFree(on) {
   if (on && !state.live) {
-    const live = new LiveStream(connect, onStreamMessage, () => {
-      if (state.live === live) { state.live = null; $("hands-free").checked = false; }
+    const live = new LiveStream(connect, onStreamMessage, (event) => {
+      if (state.live !== live) return;  // turned off here
+      state.live = null;
+      // A stream reaches its length cap (close 1008) on a kiosk left hands-free: open the next one.
+      if (event.code === 1008) { setHandsFree(true); return; }
+      $("hands-free").checked = false;
+      renderTexts();
     }, params.get("capture") === "pcm");
     state.live = live;
+    renderTexts();
     try {
       await live.start();
     } catch (err) {
       state.live = null;
       $("hands-free").checked = false;
       live.release();
+      renderTexts();
       showFailure(err);
     }
   } else if (!on && state.live) {
     const live = state.live;
     state.live = null;
     live.stop();
+    renderTexts();
     setStatus("idle");
   }
 }
