@@ -38,6 +38,8 @@ PARTIAL_EVERY_MS = 1000
 """Audio between two partial transcripts of one utterance."""
 MIN_PARTIAL_MS = 600
 """No partial of less audio than this (Whisper guesses at a syllable)."""
+MAX_WAITING_UTTERANCES = 2
+"""Utterances of one stream waiting for the recogniser (besides the one being read); beyond it the oldest is dropped."""
 MAX_SATURATED_WAIT_S = 15.0
 """How long an utterance waits for a busy recogniser before the stream says ``saturated``."""
 PARTIAL_ONLY_WITHIN_MS = 90
@@ -172,7 +174,22 @@ class StreamSession:
         if speculation is not None and speculation.speech_end_ms != event.at_ms:
             speculation.task.cancel()
             speculation = None
+        if self._turns.qsize() >= MAX_WAITING_UTTERANCES:
+            self._drop_oldest_waiting()
         self._turns.put_nowait((audio, event, speculation))
+
+    def _drop_oldest_waiting(self) -> None:
+        """The recogniser has fallen behind this stream (noise a detector calls speech, cut into
+        15 s pieces): the oldest utterance still waiting is answered with an error, not hours late."""
+        job = self._turns.get_nowait()
+        if job is None:  # the stream is finishing: keep the end marker last
+            self._turns.put_nowait(job)
+            return
+        _, stopped, speculation = job
+        if speculation is not None:
+            speculation.task.cancel()
+        self._send({"type": "error", "code": "stream_backlog", "at_ms": stopped.at_ms,
+                    "message": "the recogniser fell behind this stream; this utterance was not heard, please say it again"})
 
     def _audio_between(self, start_ms: int, end_ms: int) -> Pcm:
         kept = np.concatenate(self._kept) if self._kept else np.zeros(0, dtype=np.float32)

@@ -88,4 +88,6 @@ def test_a_minute_of_noise_and_silence_orders_nothing(gateway: Gateway) -> None:
     run = stream(gateway, "coffee-en", audio, session="stream-noise", lang="en")
     results = [m["result"] for m in of_type(run, "turn")]
     assert all(not r["lines"] and not r["order_id"] for r in results), [r["transcript"] for r in results]
-    assert run.close_code == 1000 and not of_type(run, "error")
+    assert run.close_code == 1000
+    # Four times real time, the recogniser can fall behind: some noise is dropped unheard, said so.
+    assert {e["code"] for e in of_type(run, "error")} <= {"stream_backlog", "saturated"}

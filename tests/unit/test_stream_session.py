@@ -69,3 +69,32 @@ def _no_wait(sleep):
         await sleep(0)
 
     return quick
+
+
+class Slow:
+    """A recogniser that takes its time: utterances pile up behind it."""
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+        self.heard = 0
+
+    async def voice_turn_pcm(self, pcm, ctx, timings=None, started=None) -> TurnResult:
+        await self.release.wait()
+        self.heard += 1
+        return TurnResult(status="no_speech", session=ctx.session, store=ctx.store, language="ko")
+
+
+async def test_a_stream_the_recogniser_falls_behind_drops_its_oldest_waiting_utterance() -> None:
+    pipeline = Slow()
+    session = StreamSession(pipeline, CTX, StreamOptions(EndpointOptions(), partials=False), loud)
+    for _ in range(5):  # five utterances while the first is still being read
+        session.add_samples(utterance())
+        await asyncio.sleep(0)
+    pipeline.release.set()
+    await session.finish()
+    messages = []
+    while not session.outbox.empty():
+        messages.append(session.outbox.get_nowait())
+    dropped = [m for m in messages if m.get("code") == "stream_backlog"]
+    assert len(dropped) == 2 and pipeline.heard == 3  # one being read, two waiting: the rest answered with an error
+    assert [m["at_ms"] for m in dropped] == sorted(m["at_ms"] for m in dropped)  # the oldest went first
