@@ -297,7 +297,7 @@ class Gatekeeper:
         if not key.active:
             raise AuthError("key_revoked", f"the API key {key.id} ({key.name}) was revoked")
         self._mark_used(key.id)
-        return Client(key.id, key.name, key.role, ROLE_SCOPES.get(key.role, frozenset()))
+        return Client(key.id, key.name, key.role, ROLE_SCOPES.get(key.role, frozenset()))  # a role we no longer know: no scopes
 
     def _mark_used(self, key_id: str) -> None:
         now = self._clock()
