@@ -36,7 +36,6 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from bench import percentile, start_gateway  # noqa: E402
 
-from voicegw.audio.pcm import Pcm  # noqa: E402
 from voicegw.qa.manifest import load_manifest  # noqa: E402
 from voicegw.qa.scoring import ClipOutcome, score_clip  # noqa: E402
 from voicegw.stream_client import CHUNK_MS, StreamPlan, load_pcm, play  # noqa: E402
@@ -57,12 +56,9 @@ def post(base: str, path: Path, store: str, session: str, lang: str) -> tuple[fl
 
 
 def stream_one(base: str, clip, tail_s: float, partials: bool | None, n: int, speed: float = 1.0) -> dict:
-    pcm = load_pcm(clip.audio)
-    import numpy as np
-
-    samples = np.concatenate([pcm.samples, np.zeros(int(16_000 * tail_s), np.float32)])
-    plan = StreamPlan(url=base, store=clip.store, session=f"bench-stream-{n}", lang=clip.lang, partials=partials, speed=speed)
-    run = asyncio.run(play(plan, Pcm(samples)))
+    plan = StreamPlan(url=base, store=clip.store, session=f"bench-stream-{n}", lang=clip.lang, partials=partials,
+                      speed=speed, tail_silence_ms=int(tail_s * 1000))
+    run = asyncio.run(play(plan, load_pcm(clip.audio)))
     by_type: dict[str, list] = {}
     for received in run.messages:
         by_type.setdefault(received.message["type"], []).append(received)

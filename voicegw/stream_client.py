@@ -52,9 +52,6 @@ class Received:
 @dataclass
 class StreamRun:
     messages: list[Received] = field(default_factory=list)
-    audio_s: float = 0.0
-    sent_until_s: float = 0.0
-    """When the last audio message was sent (seconds since the first)."""
     close_code: int | None = None
 
 
@@ -79,7 +76,7 @@ async def play(plan: StreamPlan, pcm: Pcm, on_message: Callable[[Received], None
     samples = np.concatenate([pcm.samples, np.zeros(plan.tail_silence_ms * TARGET_RATE_HZ // 1000, dtype=np.float32)])
     audio = Pcm(samples).to_int16_bytes()
     chunk = 2 * TARGET_RATE_HZ * CHUNK_MS // 1000
-    run = StreamRun(audio_s=len(samples) / TARGET_RATE_HZ)
+    run = StreamRun()
     headers = {"Authorization": f"Bearer {plan.api_key}"} if plan.api_key else {}
     async with aiohttp.ClientSession() as http, http.ws_connect(stream_url(plan), headers=headers, heartbeat=20.0) as ws:
         started = time.monotonic()
@@ -89,7 +86,6 @@ async def play(plan: StreamPlan, pcm: Pcm, on_message: Callable[[Received], None
                 due = started + (offset / 2 / TARGET_RATE_HZ) / plan.speed
                 await asyncio.sleep(max(0.0, due - time.monotonic()))
                 await ws.send_bytes(audio[offset : offset + chunk])
-            run.sent_until_s = time.monotonic() - started
             await ws.send_str(json.dumps({"type": "close"}))
 
         sender = asyncio.create_task(send())

@@ -97,8 +97,8 @@ class StreamSession:
         self._admit = admit
         self.endpointer = Endpointer(options.endpoint)
         self.outbox: asyncio.Queue[Message] = asyncio.Queue()
-        self._frame = _ms_to_samples(options.endpoint.frame_ms)
-        self._unframed = np.zeros(0, dtype=np.int16)
+        self._frame_bytes = 2 * _ms_to_samples(options.endpoint.frame_ms)
+        self._unframed = b""  # PCM16 short of a whole frame, carried to the next samples
         # Audio from ``_kept_from_ms`` on: the open utterance, or the pre-roll a next one may need.
         self._kept: list[np.ndarray] = []
         self._kept_from_ms = 0
@@ -117,15 +117,15 @@ class StreamSession:
 
     def add_samples(self, samples: np.ndarray) -> None:
         """The next decoded audio (16 kHz mono float32)."""
-        pcm16 = (np.clip(samples, -1.0, 1.0) * 32767.0).astype(np.int16)
-        self._kept.append(samples.astype(np.float32, copy=False))
-        frames = np.concatenate([self._unframed, pcm16])
-        whole = len(frames) - len(frames) % self._frame
-        for start in range(0, whole, self._frame):
-            frame = frames[start : start + self._frame]
-            for event in self.endpointer.process(self._is_speech(frame.astype("<i2").tobytes(), TARGET_RATE_HZ)):
+        samples = samples.astype(np.float32, copy=False)
+        self._kept.append(samples)
+        audio = self._unframed + Pcm(samples).to_int16_bytes()
+        whole = len(audio) - len(audio) % self._frame_bytes
+        for start in range(0, whole, self._frame_bytes):
+            frame = audio[start : start + self._frame_bytes]
+            for event in self.endpointer.process(self._is_speech(frame, TARGET_RATE_HZ)):
                 self._on_event(event)
-        self._unframed = frames[whole:]
+        self._unframed = audio[whole:]
         self._trim()
         self._maybe_speculate()
         self._maybe_partial()

@@ -280,9 +280,7 @@ class Gatekeeper:
         key = self._keys.get(parsed[0]) if parsed else None
         if parsed is None or key is None or not hmac.compare_digest(key.secret_sha256, secret_hash(parsed[1])):
             raise AuthError("invalid_key", "the API key is not valid")
-        if not key.active:
-            raise AuthError("key_revoked", f"the API key {key.id} ({key.name}) was revoked")
-        return self.identify_by_id(key.id)
+        return self._client_of(key)
 
     def identify_by_id(self, key_id: str) -> Client:
         """The client a stream token names (``stream_tokens``): its key must still be active, or
@@ -294,6 +292,10 @@ class Gatekeeper:
         key = self._keys.get(key_id)
         if key is None:
             raise AuthError("invalid_token", "the stream token's API key no longer exists")
+        return self._client_of(key)
+
+    def _client_of(self, key: ApiKey) -> Client:
+        """The client holding a known key, once it is found to be still active."""
         if not key.active:
             raise AuthError("key_revoked", f"the API key {key.id} ({key.name}) was revoked")
         self._mark_used(key.id)
