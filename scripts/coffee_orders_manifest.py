@@ -7,8 +7,9 @@ value and amount of ``menus/coffee-kiosk-en.yaml`` each one is. Every clip order
 each label becomes one expected line of quantity 1, scored by command acceptance (the
 benchmark's own rule: the intent and every labelled slot right, nothing extra).
 
-    # the shipped subset (FLAC copies + manifest under audio_fixtures/coffee-orders/)
-    python scripts/coffee_orders_manifest.py --source ../shared/fixtures/coffee-orders --copy-every 8
+    # the shipped subset (FLAC copies + manifest under audio_fixtures/coffee-orders/); DIR holds the
+    # benchmark's clean clips (audio/) and its labels.jsonl
+    python scripts/coffee_orders_manifest.py --source DIR --copy-every 8
     # every clip of a source folder, audio left where it is (for the long sweeps)
     python scripts/coffee_orders_manifest.py --source DIR --out /tmp/coffee-all.jsonl
     # the held-out noise subset: every second clip starting at the second (247 of 495), none of
