@@ -99,7 +99,15 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.add_argument("key_id")
     _common(revoke, menus=False)
 
+    from voicegw.analytics.command import add_experiments_arguments, add_report_arguments
     from voicegw.privacy.command import add_privacy_arguments
+
+    report = commands.add_parser("report", help="the chat-log report: volume, intents, outcomes, funnel, FAQ, unmatched"
+                                 " utterances grouped, A/B tests; a summary, or report.json + report.html (--out)")
+    add_report_arguments(report)
+    _common(report)
+    experiments = commands.add_parser("experiments", help="A/B tests of replies: list them, or one's results and verdict")
+    add_experiments_arguments(experiments, lambda sub: _common(sub, menus=False))
 
     purge = commands.add_parser("purge", help="delete personal data past its retention period; prints counts per class")
     _common(purge, menus=False)
@@ -114,6 +122,8 @@ def load_settings(args: argparse.Namespace) -> Settings:
         overrides["data_dir"] = args.data_dir
     if getattr(args, "menus", None):
         overrides["menus_dir"] = args.menus
+    if getattr(args, "experiments", None):
+        overrides["experiments_dir"] = args.experiments
     settings = Settings.load(args.config, **overrides)
     server = settings.server.model_copy(
         update={k: v for k, v in {"host": getattr(args, "host", None), "port": getattr(args, "port", None)}.items() if v is not None}
@@ -142,6 +152,8 @@ def main(argv: list[str] | None = None) -> int:
         "keys": commands.keys,
         "purge": commands.purge,
         "privacy": commands.privacy,
+        "report": commands.report,
+        "experiments": commands.experiments,
     }
     try:
         settings = load_settings(args)

@@ -186,3 +186,15 @@ def privacy(args: argparse.Namespace, settings: Settings) -> int:
     from voicegw.privacy.command import run_privacy
 
     return run_privacy(args, settings)
+
+
+def report(args: argparse.Namespace, settings: Settings) -> int:
+    from voicegw.analytics.command import run_report
+
+    return run_report(args, settings)
+
+
+def experiments(args: argparse.Namespace, settings: Settings) -> int:
+    from voicegw.analytics.command import run_experiments
+
+    return run_experiments(args, settings)

@@ -10,7 +10,7 @@ import asyncio
 import hashlib
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Literal, Protocol, get_args
 
 from voicegw.asr.biasing import bias_for_menu, grammar_for_menu
@@ -25,13 +25,15 @@ from voicegw.dialogue.replies import unheard_reply
 from voicegw.dialogue.turns import REASON_STATUS
 from voicegw.errors import MenuError
 from voicegw.events import TurnEvent
+from voicegw.experiments.assign import vary_reply
+from voicegw.experiments.config import Experiment
 from voicegw.nlu.compiled import LANGUAGES
 from voicegw.nlu.menu import Menu
 from voicegw.nlu.parser import understand
 from voicegw.nlu.rescoring import choose_reading
 from voicegw.nlu.types import IntentName, Understanding
 from voicegw.settings import Settings
-from voicegw.turn import CartOut, IntentOut, LineOut, ReadingOut, ReplyOut, TurnResult, TurnStatus
+from voicegw.turn import CartOut, ExposureOut, IntentOut, LineOut, ReadingOut, ReplyOut, TurnResult, TurnStatus
 
 Channel = Literal["voice", "text"]
 
@@ -88,6 +90,8 @@ class Pipeline:
     menu_grammar: bool = False
     """Add the readings of a menu-grammar pass when Whisper's best leaves the menu's words (``asr.menu_grammar``)."""
     listeners: list[Callable[[TurnEvent], None]] = field(default_factory=list)
+    experiments: Mapping[str, Experiment] = field(default_factory=dict)
+    """A/B tests of replies by id (``experiments_dir``); none: every reply as shipped."""
 
     def menu_for(self, store: str) -> Menu:
         menu = self.menus.get(store)
@@ -282,13 +286,31 @@ class Pipeline:
         with _timed(timings, "backend"):
             response = await self.backend.post(request)
         self._emit("replied", ctx, timings["backend"])
-        return _turn_result(ctx, language, text, understanding, response, timings)
+        return self._in_variant(_turn_result(ctx, language, text, understanding, response, timings), response)
+
+    def _in_variant(self, result: TurnResult, response: SkillResponse) -> TurnResult:
+        """The reply as the session's A/B variant says it (experiments/assign.py)."""
+        said = (response.data or {}).get("reply")
+        if not isinstance(said, dict) or not isinstance(said.get("kind"), str):
+            return result
+        values = said.get("values") if isinstance(said.get("values"), dict) else {}
+        result.reply.kind = said["kind"]
+        varied = vary_reply(self.experiments, result.store, result.session, result.language,
+                            result.reply.text, said["kind"], {str(k): str(v) for k, v in values.items()})
+        if varied.exposure is not None:
+            result.reply.text = varied.text
+            result.reply.experiment = ExposureOut(**asdict(varied.exposure))
+        return result
 
 
-def build_pipeline(settings: Settings, menus: Mapping[str, Menu], transcriber: AsyncTranscriber, backend: Backend | None) -> Pipeline:
+def build_pipeline(
+    settings: Settings, menus: Mapping[str, Menu], transcriber: AsyncTranscriber, backend: Backend | None,
+    experiments: Mapping[str, Experiment] | None = None,
+) -> Pipeline:
     """A pipeline tuned by the settings (limits, VAD, beam, menu biasing)."""
     return Pipeline(
         menus=menus,
+        experiments=experiments or {},
         transcriber=transcriber,
         backend=backend,
         limits=AudioLimits(max_bytes=settings.audio.max_body_bytes, max_duration_s=settings.audio.max_duration_s),

@@ -173,6 +173,8 @@ class Settings(BaseSettings):
     """The one folder where voicegw keeps state on disk (the SQLite database)."""
     menus_dir: Path = Path("menus")
     """Folder of store menu files (``*.yaml``)."""
+    experiments_dir: Path = Path("experiments")
+    """Folder of A/B tests of replies (``*.yaml``, docs/experiments.md); missing: none."""
     default_language: str = "ko"
     """Recognition language when neither the request nor the store's menu says one."""
     asr: AsrSettings = Field(default_factory=AsrSettings)

@@ -36,9 +36,20 @@ class CartOut(BaseModel):
     currency: str = "KRW"
 
 
+class ExposureOut(BaseModel):
+    """The A/B test whose variant the reply was said in (docs/experiments.md)."""
+
+    experiment: str
+    phase: str
+    variant: str
+
+
 class ReplyOut(BaseModel):
     text: str = ""
     quick_replies: list[str] = Field(default_factory=list)
+    kind: str | None = None
+    """Which reply this is (``added``, ``not_understood``, ...), when the backend says."""
+    experiment: ExposureOut | None = None
 
 
 class ReadingOut(BaseModel):

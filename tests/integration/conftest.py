@@ -67,6 +67,9 @@ class Gateway:
     def get(self, path: str) -> Answer:
         return _send(urllib.request.Request(self.base_url + path))
 
+    def delete(self, path: str) -> Answer:
+        return _send(urllib.request.Request(self.base_url + path, method="DELETE"))
+
     def query(self, sql: str, *params: Any) -> list[sqlite3.Row]:
         """Read the backend's database directly, as an operator would."""
         connection = sqlite3.connect(f"file:{self.database}?mode=ro", uri=True)
@@ -97,15 +100,16 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_gateway(data_dir: Path) -> Iterator[Gateway]:
-    """``voicegw serve`` on a free loopback port over ``data_dir``, until the block ends."""
+def running_gateway(data_dir: Path, env: dict[str, str] | None = None) -> Iterator[Gateway]:
+    """``voicegw serve`` on a free loopback port over ``data_dir`` (``env``: more settings), until
+    the block ends."""
     settings = Settings.load()
     try:
         resolve_model(settings.asr.model, settings.asr.models_dir)
     except ModelError as err:
         pytest.fail(f"the integration tests need the real model: {err.message}")
     port = _free_port()
-    env = {**os.environ, "VOICEGW_DATA_DIR": str(data_dir), "VOICEGW_MENUS_DIR": str(ROOT / "menus")}
+    env = {**os.environ, "VOICEGW_DATA_DIR": str(data_dir), "VOICEGW_MENUS_DIR": str(ROOT / "menus"), **(env or {})}
     log_path = data_dir / f"server-{port}.log"
     log = log_path.open("wb")
     process = subprocess.Popen(

@@ -35,9 +35,11 @@ def test_schema_is_created_once_and_reopens(tmp_path: Path) -> None:
     PrivacyStore(tmp_path / "voicegw.db", keys).close()
     again = PrivacyStore(tmp_path / "voicegw.db", keys)
     with again.read() as c:
-        assert c.execute("SELECT COUNT(*) FROM privacy_schema").fetchone()[0] == 1
+        versions = [r[0] for r in c.execute("SELECT version FROM privacy_schema ORDER BY version")]
+        assert versions == sorted(set(versions)) and versions[0] == 1  # each migration ran once
         names = {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger')")}
-    assert {"consents", "contacts", "retained_audio", "turn_log", "audit_log", "audit_log_no_update"} <= names
+    assert {"consents", "contacts", "retained_audio", "turn_log", "audit_log", "audit_log_no_update",
+            "experiment_exposures"} <= names
     again.close()
 
 

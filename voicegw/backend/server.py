@@ -174,6 +174,9 @@ def _response(outcome: TurnOutcome, understanding: Understanding, language: str)
         "order_id": outcome.order_id,
         "handoff": outcome.handoff,
     }
+    if isinstance(outcome.reply.text, R.Rendered):
+        # Which reply this is and what filled it: the gateway's A/B tests say it another way.
+        data["reply"] = {"kind": outcome.reply.text.kind, "values": dict(outcome.reply.text.values)}
     response = SkillResponse.simple(outcome.reply.text, outcome.reply.quick_replies, data)
     if outcome.handoff:
         response = response.with_operator_button(operator_label(language))

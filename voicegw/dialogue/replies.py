@@ -216,8 +216,22 @@ def language_of(language: str) -> str:
     return code if code in TEXTS["greeting"] else "en"
 
 
-def text(key: str, language: str, **values: object) -> str:
-    return TEXTS[key][language_of(language)].format(**values)
+class Rendered(str):
+    """A reply text that remembers which reply it is and what filled it, so an A/B test
+    (voicegw/experiments) can say the same reply from another template. Text built around it
+    (an apology before it, two replies joined) is a plain ``str`` again and is never varied."""
+
+    kind: str
+    values: Mapping[str, str]
+
+    def __new__(cls, value: str, kind: str, values: Mapping[str, str]) -> Rendered:
+        rendered = super().__new__(cls, value)
+        rendered.kind, rendered.values = kind, dict(values)
+        return rendered
+
+
+def text(key: str, language: str, **values: object) -> Rendered:
+    return Rendered(TEXTS[key][language_of(language)].format(**values), key, {k: str(v) for k, v in values.items()})
 
 
 def quick_replies(key: str, language: str) -> tuple[str, ...]:

@@ -18,10 +18,12 @@ from voicegw.gateway import admin_routes, auth, limits, routes
 from voicegw.gateway.errors import make_error_middleware
 from voicegw.gateway.faq_sync import FaqSync, faq_url
 from voicegw.gateway.kiosk_routes import add_kiosk_routes
+from voicegw.gateway.report_routes import add_report_routes
 from voicegw.gateway.openapi import openapi
 from voicegw.gateway.services import SERVICES, Services
 from voicegw.gateway.stream_route import STREAM_TOKENS, add_stream_routes
 from voicegw.gateway.stream_tokens import StreamTokens
+from voicegw.experiments.config import load_experiments
 from voicegw.nlu.loader import load_menus
 from voicegw.nlu.menu import Menu
 from voicegw.pipeline import Pipeline, build_pipeline
@@ -38,7 +40,8 @@ def create_app(
     menus: Mapping[str, Menu] | None = None,
 ) -> web.Application:
     """The gateway app. ``transcriber`` replaces the Whisper model (unit tests of the HTTP edge only)."""
-    services = Services(settings=settings, menus=menus if menus is not None else load_menus(settings.menus_dir))
+    services = Services(settings=settings, menus=menus if menus is not None else load_menus(settings.menus_dir),
+                        experiments=load_experiments(settings.experiments_dir))
 
     def count_error(code: str) -> None:
         services.metrics.errors.labels(code).inc()
@@ -69,6 +72,7 @@ def create_app(
     add_kiosk_routes(app)
     app.router.add_get("/openapi.json", openapi)
     admin_routes.add_admin_routes(app)
+    add_report_routes(app)
     app.cleanup_ctx.append(admin_routes.purge_ctx(settings))
     install_log_redaction()  # also when the app is built without the CLI (tests, embedding)
     limits.quiet_malformed_request_logs()
@@ -134,7 +138,8 @@ async def _load(services: Services, transcriber: Transcriber | None) -> None:
 
 
 def _pipeline(services: Services) -> Pipeline:
-    pipeline = build_pipeline(services.settings, services.menus, _NotReady(services), services.backend)
+    pipeline = build_pipeline(services.settings, services.menus, _NotReady(services), services.backend,
+                              services.experiments)
     pipeline.listeners.append(services.metrics.on_event)
     return pipeline
 

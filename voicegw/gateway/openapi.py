@@ -97,6 +97,16 @@ ROUTES: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/v1/admin/users/{user}"): {"summary": "export everything about a customer (audited)", "responses": {"200": _ok("the export", ANY_JSON)}},
     ("DELETE", "/v1/admin/users/{user}"): {"summary": "delete everything about a customer (audited)", "responses": {"200": _ok("what was deleted", ANY_JSON)}},
     ("GET", "/v1/admin/contacts/{order_id}"): {"summary": "reveal an order's delivery contact (audited)", "responses": {"200": _ok("the contact", ANY_JSON)}},
+    ("GET", "/v1/admin/report"): {
+        "summary": "the chat-log report and the A/B tests (docs/report.md): what `voicegw report --json` prints",
+        "parameters": [{"name": "store", "in": "query", "schema": {"type": "string"}},
+                       {"name": "since", "in": "query", "schema": {"type": "string"}, "description": "ISO 8601 date or moment"},
+                       {"name": "until", "in": "query", "schema": {"type": "string"}, "description": "ISO 8601 date or moment"},
+                       {"name": "channel", "in": "query", "schema": {"enum": ["voice", "text", "kakao"]}},
+                       {"name": "format", "in": "query", "schema": {"enum": ["json", "html"]}}],
+        "responses": {"200": {"description": "report.json, or report.html with format=html",
+                              "content": {"application/json": {"schema": ANY_JSON}, "text/html": {"schema": {"type": "string"}}}}},
+    },
 }
 
 ERROR = {"type": "object", "required": ["error"], "properties": {"error": {

@@ -54,11 +54,11 @@ async def _answer(request: web.Request, result: TurnResult, channel: str) -> web
 
 async def log_turn(request: web.Request, result: TurnResult, channel: str) -> None:
     """Count the turn, and keep it (transcript redacted) for chat-log analysis when the privacy
-    store is open."""
+    store is open; a streamed utterance is a voice turn there."""
     _services(request).metrics.turns.labels(channel, result.status).inc()
     privacy = request.app[PRIVACY].store
     if privacy is not None:
-        await asyncio.to_thread(privacy.log_turn, result)
+        await asyncio.to_thread(privacy.log_turn, result, "voice" if channel == "stream" else channel)
 
 
 async def voice_order(request: web.Request) -> web.Response:

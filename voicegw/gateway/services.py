@@ -13,6 +13,7 @@ from voicegw.backend.client import SkillClient
 from voicegw.backend.embedded import EmbeddedBackend
 from voicegw.errors import ModelError
 from voicegw.gateway.faq_sync import FaqSync
+from voicegw.experiments.config import Experiment
 from voicegw.gateway.metrics import Metrics
 from voicegw.nlu.menu import Menu
 from voicegw.pipeline import Pipeline
@@ -25,6 +26,7 @@ class Services:
 
     settings: Settings
     menus: Mapping[str, Menu]
+    experiments: Mapping[str, Experiment] = field(default_factory=dict)
     metrics: Metrics = field(default_factory=Metrics)
     pool: TranscriberPool | None = None
     backend: SkillClient | None = None

@@ -39,12 +39,12 @@ def _actor() -> Actor:
         return CLI_ACTOR
 
 
-def _open(settings: Settings, keys: KeyRing | None = None) -> PrivacyStore:
+def open_store(settings: Settings, keys: KeyRing | None = None) -> PrivacyStore:
     return PrivacyStore(settings.database_path, keys or load_keys(settings))
 
 
 def run_purge(args: argparse.Namespace, settings: Settings) -> int:
-    store = _open(settings)
+    store = open_store(settings)
     try:
         counts = purge(store, settings.privacy.retention)
     finally:
@@ -61,7 +61,7 @@ def run_purge(args: argparse.Namespace, settings: Settings) -> int:
 def run_privacy(args: argparse.Namespace, settings: Settings) -> int:
     if args.privacy_command == "rotate-key":
         return _rotate(settings, args.drop_old)
-    store = _open(settings)
+    store = open_store(settings)
     try:
         if args.privacy_command == "export":
             audit(store, _actor(), "user.export", args.user)
@@ -81,7 +81,7 @@ def _rotate(settings: Settings, drop_old: bool) -> int:
     if not drop_old and not from_env:
         ring = KeyRing([new_key(), *ring.keys], ring.source, ring.path)
         write_keys_file(keys_file(settings), ring.keys)  # first: a failure below leaves both keys usable
-    store = _open(settings, ring)
+    store = open_store(settings, ring)
     try:
         counts = store.reencrypt(ring)
         if drop_old:

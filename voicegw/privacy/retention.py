@@ -4,7 +4,7 @@ when a setting and the customer's consent both say so.
 | class        | rows                                                  | setting           |
 |--------------|-------------------------------------------------------|-------------------|
 | audio        | retained_audio                                        | audio_days        |
-| transcripts  | turn_log; carts idle that long                        | transcripts_days  |
+| transcripts  | turn_log, experiment_exposures; carts idle that long  | transcripts_days  |
 | replies      | turn_replies: answers kept for retried keyed turns    | 24 hours          |
 | contacts     | contacts                                              | contact_days      |
 | events       | consents withdrawn that long ago, or granted that long| events_days       |
@@ -45,7 +45,8 @@ def purge(privacy: PrivacyStore, retention: RetentionSettings, now: datetime | N
             "audio": c.execute(
                 "DELETE FROM retained_audio WHERE expires_at <= ? OR created_at < ?", (at, cutoff(retention.audio_days))
             ).rowcount,
-            "transcripts": c.execute("DELETE FROM turn_log WHERE at < ?", (cutoff(retention.transcripts_days),)).rowcount,
+            "transcripts": c.execute("DELETE FROM turn_log WHERE at < ?", (cutoff(retention.transcripts_days),)).rowcount
+            + c.execute("DELETE FROM experiment_exposures WHERE at < ?", (cutoff(retention.transcripts_days),)).rowcount,
             "carts": 0,
             "contacts": c.execute(
                 "DELETE FROM contacts WHERE expires_at <= ? OR created_at < ?", (at, cutoff(retention.contact_days))

@@ -88,6 +88,32 @@ _MIGRATIONS: dict[int, str] = {
         SELECT RAISE(ABORT, 'audit_log rows are removed only by the retention purge');
     END;
     """,
+    # Chat-log analysis (voicegw/analytics): what each turn did, beside what was said; and who
+    # heard which variant of an A/B-tested reply (voicegw/experiments), once per phase.
+    2: """
+    ALTER TABLE turn_log ADD COLUMN channel TEXT NOT NULL DEFAULT 'text';
+    ALTER TABLE turn_log ADD COLUMN confidence REAL;          -- the intent's
+    ALTER TABLE turn_log ADD COLUMN asr_confidence REAL;      -- voice: exp(avg_logprob) of the reading acted on
+    ALTER TABLE turn_log ADD COLUMN latency_ms INTEGER;
+    ALTER TABLE turn_log ADD COLUMN faq TEXT;                 -- the FAQ entry answered
+    ALTER TABLE turn_log ADD COLUMN order_id TEXT;            -- the order this turn placed
+    ALTER TABLE turn_log ADD COLUMN added INTEGER NOT NULL DEFAULT 0;   -- order lines this turn put in the cart
+    ALTER TABLE turn_log ADD COLUMN handoff INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE turn_log ADD COLUMN sentiment TEXT NOT NULL DEFAULT 'neutral';
+    ALTER TABLE turn_log ADD COLUMN reply_kind TEXT;
+    CREATE INDEX turn_log_store_at ON turn_log (store, at);
+    CREATE TABLE experiment_exposures (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        experiment TEXT NOT NULL,
+        phase TEXT NOT NULL,
+        variant TEXT NOT NULL,
+        store TEXT NOT NULL,
+        session TEXT NOT NULL,
+        at TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX experiment_exposures_once ON experiment_exposures (experiment, phase, store, session);
+    CREATE INDEX experiment_exposures_session ON experiment_exposures (session);
+    """,
 }
 
 

@@ -9,6 +9,7 @@ same format as storage.py, so they compare as text.
 
 from __future__ import annotations
 
+import math
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from voicegw.errors import VoicegwError
 from voicegw.privacy.crypto import KeyRing
 from voicegw.privacy.redact import redact
 from voicegw.privacy.schema import migrate
+from voicegw.nlu.types import IntentName
 from voicegw.turn import TurnResult
 
 Purpose = Literal["audio_qa", "delivery_contact"]
@@ -241,16 +243,33 @@ class PrivacyStore:
 
     # --- the turn log (chat-log analysis) ----------------------------------------------------
 
-    def log_turn(self, result: TurnResult, now: datetime | None = None) -> int:
-        """One turn for chat-log analysis; the transcript is redacted here, on the one way into the table."""
+    def log_turn(self, result: TurnResult, channel: str = "text", now: datetime | None = None) -> int:
+        """One turn for chat-log analysis, and the session's exposure to an A/B-tested reply
+        (once per experiment phase), in one transaction. The transcript is redacted here, on the
+        one way into the table."""
         transcript = redact(result.transcript, result.language).text if result.transcript else ""
+        at = iso(now or utcnow())
+        chosen = next((r for r in result.readings if r.chosen), None)
+        added = len(result.lines) if result.status == "ok" and result.intent and result.intent.name is IntentName.ORDER_ADD else 0
         with self.tx() as c:
-            return c.execute(
-                "INSERT INTO turn_log (store, session, at, language, transcript, intent, status, reason)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (result.store, result.session, iso(now or utcnow()), result.language, transcript,
-                 result.intent.name if result.intent else None, result.status, result.reason),
+            row = c.execute(
+                "INSERT INTO turn_log (store, session, at, language, transcript, intent, status, reason, channel,"
+                " confidence, asr_confidence, latency_ms, faq, order_id, added, handoff, sentiment, reply_kind)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (result.store, result.session, at, result.language, transcript,
+                 result.intent.name.value if result.intent else None, result.status, result.reason, channel,
+                 result.intent.confidence if result.intent else None,
+                 round(math.exp(chosen.avg_logprob), 4) if chosen else None, result.timings_ms.get("total"),
+                 result.faq if result.status == "ok" else None, result.order_id, added, int(result.handoff),
+                 result.sentiment, result.reply.kind),
             ).lastrowid
+            if (exposure := result.reply.experiment) is not None:
+                c.execute(
+                    "INSERT OR IGNORE INTO experiment_exposures (experiment, phase, variant, store, session, at)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (exposure.experiment, exposure.phase, exposure.variant, result.store, result.session, at),
+                )
+            return row
 
     # --- key rotation ------------------------------------------------------------------------
 

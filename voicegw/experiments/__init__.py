@@ -1,0 +1,1 @@
+"""A/B tests of reply texts."""
