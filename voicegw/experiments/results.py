@@ -150,10 +150,10 @@ def _overall(verdicts: Mapping[str, Verdict], comparisons: Mapping[str, Comparis
     better = [n for n, v in verdicts.items() if v.decision == "treatment_better"]
     if better:
         best = max(better, key=lambda n: comparisons[n].diff * (1 if higher else -1))  # type: ignore[union-attr]
-        return {"decision": "treatment_better", "variant": best, "why": f"{best}: {verdicts[best].why}"}
+        return {"decision": "treatment_better", "variant": best, "why": verdicts[best].why}
     worse = next((n for n, v in verdicts.items() if v.decision == "treatment_worse"), None)
     if worse:
-        return {"decision": "treatment_worse", "variant": worse, "why": f"{worse}: {verdicts[worse].why}"}
+        return {"decision": "treatment_worse", "variant": worse, "why": verdicts[worse].why}
     verdict = next(iter(verdicts.values()))
     return {"decision": verdict.decision, "variant": None, "why": verdict.why}
 
