@@ -113,6 +113,16 @@ class StreamSettings(BaseModel):
     """How long a browser's stream token (``POST /v1/voice/stream/token``) may wait to be used."""
 
 
+class KakaoSettings(BaseModel):
+    """Kakao i Open Builder text chat (``/kakao/skill``)."""
+
+    reply_within_s: float = Field(default=3.5, gt=0, le=4.9)
+    """Answer Open Builder within this (its skill limit is 5 s, with the network on the way):
+    a slower turn is answered by its callback URL, or with a busy reply."""
+    callback_hosts: list[str] = Field(default_factory=lambda: ["*.kakao.com"])
+    """Hosts (glob patterns) a request's ``userRequest.callbackUrl`` may name; https only."""
+
+
 class ServerSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
@@ -182,6 +192,7 @@ class Settings(BaseSettings):
     backend: BackendSettings = Field(default_factory=BackendSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     stream: StreamSettings = Field(default_factory=StreamSettings)
+    kakao: KakaoSettings = Field(default_factory=KakaoSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
 

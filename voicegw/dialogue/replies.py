@@ -183,6 +183,18 @@ TEXTS: dict[str, dict[str, str]] = {
         "ko": "알겠어요. 더 필요하신 건 없으세요?",
         "en": "All right. Anything else?",
     },
+    "wait": {
+        "ko": "잠시만요, 확인하고 있어요.",
+        "en": "One moment, please.",
+    },
+    "busy": {
+        "ko": "주문을 처리하는 데 시간이 조금 걸리고 있어요. 잠시 후 '장바구니 확인'으로 주문 상태를 확인해 주세요.",
+        "en": "This is taking a little longer than usual. In a moment, tap 'Show my cart' to see where your order stands.",
+    },
+    "turn_failed": {
+        "ko": "죄송해요, 지금은 주문을 처리하지 못했어요. 직원을 연결해 드릴까요?",
+        "en": "Sorry, I couldn't handle that just now. Shall I get a member of staff?",
+    },
     "this_item": {"ko": "그 메뉴", "en": "that item"},
     "or": {"ko": ", ", "en": " or "},
 }

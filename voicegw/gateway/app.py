@@ -17,6 +17,7 @@ from voicegw.errors import ModelError
 from voicegw.gateway import admin_routes, auth, limits, routes
 from voicegw.gateway.errors import make_error_middleware
 from voicegw.gateway.faq_sync import FaqSync, faq_url
+from voicegw.gateway.kakao_route import add_kakao_route
 from voicegw.gateway.kiosk_routes import add_kiosk_routes
 from voicegw.gateway.report_routes import add_report_routes
 from voicegw.gateway.openapi import openapi
@@ -73,6 +74,7 @@ def create_app(
     app.router.add_get("/openapi.json", openapi)
     admin_routes.add_admin_routes(app)
     add_report_routes(app)
+    add_kakao_route(app)
     app.cleanup_ctx.append(admin_routes.purge_ctx(settings))
     install_log_redaction()  # also when the app is built without the CLI (tests, embedding)
     limits.quiet_malformed_request_logs()

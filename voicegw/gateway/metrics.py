@@ -22,6 +22,8 @@ class Metrics:
             buckets=_STAGE_BUCKETS, registry=self.registry,
         )
         self.errors = Counter("voicegw_errors", "Requests answered with an error", ["code"], registry=self.registry)
+        self.kakao_callbacks = Counter("voicegw_kakao_callbacks", "Open Builder callbacks: sent, failed, expired",
+                                       ["outcome"], registry=self.registry)
         self.asr_pending = Gauge("voicegw_asr_pending", "Clips running or waiting for a recogniser", registry=self.registry)
         self.model_loaded = Gauge("voicegw_model_loaded", "1 when the speech model is loaded", registry=self.registry)
 

@@ -7,7 +7,6 @@ import asyncio
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from voicegw.backend.skill import SkillRequest, SkillResponse, operator_label
 from voicegw.errors import BackendError, RequestError
 from voicegw.gateway.admin_routes import PRIVACY
 from voicegw.gateway.inputs import (
@@ -28,7 +27,6 @@ MAX_TEXT_CHARS = 1000
 def add_routes(app: web.Application) -> None:
     app.router.add_post("/v1/voice/orders", voice_order)
     app.router.add_post("/v1/text/orders", text_order)
-    app.router.add_post("/kakao/skill", kakao_skill)
     app.router.add_post("/v1/audio/transcriptions", transcription)
     app.router.add_get("/v1/faq", faq_entries)
     app.router.add_put("/v1/faq", faq_entries)
@@ -106,28 +104,6 @@ async def text_order(request: web.Request) -> web.Response:
     )
     result = await _pipeline(request).text_turn(body.text, ctx)
     return await _answer(request, result, "text")
-
-
-_KAKAO_LANGS = {"kr": "ko", "ko": "ko", "en": "en"}
-
-
-async def kakao_skill(request: web.Request) -> web.Response:
-    """Text chat from Open Builder: same understanding and dialogue, answered as a skill response."""
-    skill = await read_json(request, SkillRequest)
-    store = valid_id(request.query.get("store") or skill.bot.id, "store")
-    utterance = skill.user_request.utterance.strip()[:MAX_TEXT_CHARS]
-    ctx = TurnContext(
-        store=store,
-        session=valid_id(skill.user_request.user.id, "session"),
-        language=_KAKAO_LANGS.get((skill.user_request.lang or "").lower()),
-    )
-    result = await _pipeline(request).text_turn(utterance or " ", ctx)
-    await log_turn(request, result, "kakao")
-    # The whole turn result rides in ``data``: a kakao client sees what a voice client sees.
-    response = SkillResponse.simple(result.reply.text, result.reply.quick_replies, data=result.to_json())
-    if result.handoff:
-        response = response.with_operator_button(operator_label(result.language))
-    return web.json_response(response.to_wire())
 
 
 FAQ_MAX_BYTES = 1024 * 1024
