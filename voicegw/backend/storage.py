@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from voicegw.backend.records import FaqEntry, StoredOrder
 from voicegw.backend.skill import Channel
@@ -134,12 +134,26 @@ class Storage(Protocol):
     def close(self) -> None: ...
 
 
-def _now() -> str:
+def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
-def _dump_lines(lines: Iterable[OrderLine]) -> str:
+def dump_lines(lines: Iterable[OrderLine]) -> str:
     return json.dumps([line.model_dump(mode="json") for line in lines], ensure_ascii=False)
+
+
+def load_lines(text: str) -> tuple[OrderLine, ...]:
+    return tuple(OrderLine.model_validate(d) for d in json.loads(text))
+
+
+def faq_from_row(row: Mapping[str, Any]) -> FaqEntry:
+    """A stored FAQ row (SQLite or PostgreSQL) as an entry."""
+    return FaqEntry(
+        id=row["id"],
+        category=row["category"],
+        questions={k: tuple(v) for k, v in json.loads(row["questions"]).items()},
+        answers=json.loads(row["answers"]),
+    )
 
 
 class SqliteStorage:
@@ -200,7 +214,7 @@ class SqliteStorage:
             ).fetchone()
         if row is None:
             return None
-        return Cart(lines=tuple(OrderLine.model_validate(d) for d in json.loads(row["lines"])), currency=row["currency"])
+        return Cart(lines=load_lines(row["lines"]), currency=row["currency"])
 
     def save_cart(self, store: str, session: str, cart: Cart) -> None:
         with self._tx() as c:
@@ -208,7 +222,7 @@ class SqliteStorage:
                 "INSERT INTO carts (store, session, lines, currency, updated_at) VALUES (?, ?, ?, ?, ?)"
                 " ON CONFLICT (store, session) DO UPDATE SET"
                 " lines = excluded.lines, currency = excluded.currency, updated_at = excluded.updated_at",
-                (store, session, _dump_lines(cart.lines), cart.currency, _now()),
+                (store, session, dump_lines(cart.lines), cart.currency, now_iso()),
             )
 
     def clear_cart(self, store: str, session: str) -> None:
@@ -255,7 +269,7 @@ class SqliteStorage:
         c.execute(
             "INSERT INTO orders (seq, id, store, session, channel, total, currency, status, created_at, idempotency_key)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, 'submitted', ?, ?)",
-            (seq, order_id, store, session, channel, cart.total, cart.currency, _now(), key),
+            (seq, order_id, store, session, channel, cart.total, cart.currency, now_iso(), key),
         )
         c.executemany(
             "INSERT INTO order_lines (order_id, position, item_id, name, quantity, options, unit_price)"
@@ -328,25 +342,15 @@ class SqliteStorage:
             )
         return len(rows)
 
-    @staticmethod
-    def _faq_from_row(row: sqlite3.Row) -> FaqEntry:
-        questions = json.loads(row["questions"])
-        return FaqEntry(
-            id=row["id"],
-            category=row["category"],
-            questions={k: tuple(v) for k, v in questions.items()},
-            answers=json.loads(row["answers"]),
-        )
-
     def get_faq(self, store: str, faq_id: str) -> FaqEntry | None:
         with self._lock:
             row = self._conn.execute("SELECT * FROM faq WHERE store = ? AND id = ?", (store, faq_id)).fetchone()
-        return None if row is None else self._faq_from_row(row)
+        return None if row is None else faq_from_row(row)
 
     def list_faq(self, store: str) -> list[FaqEntry]:
         with self._lock:
             rows = self._conn.execute("SELECT * FROM faq WHERE store = ? ORDER BY id", (store,)).fetchall()
-        return [self._faq_from_row(r) for r in rows]
+        return [faq_from_row(r) for r in rows]
 
 
 class _SqliteSessionTurn:
@@ -356,7 +360,7 @@ class _SqliteSessionTurn:
         self._storage, self._c, self.store, self.session = storage, c, store, session
         row = c.execute("SELECT lines, currency, state FROM carts WHERE store = ? AND session = ?", (store, session)).fetchone()
         self.cart = None if row is None else Cart(
-            lines=tuple(OrderLine.model_validate(d) for d in json.loads(row["lines"])), currency=row["currency"]
+            lines=load_lines(row["lines"]), currency=row["currency"]
         )
         self.state = DialogueState() if row is None else DialogueState.model_validate_json(row["state"])
 
@@ -368,7 +372,7 @@ class _SqliteSessionTurn:
             "INSERT INTO carts (store, session, lines, currency, updated_at, state) VALUES (?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (store, session) DO UPDATE SET lines = excluded.lines, currency = excluded.currency,"
             " updated_at = excluded.updated_at, state = excluded.state",
-            (self.store, self.session, _dump_lines(cart.lines), cart.currency, _now(), state.model_dump_json()),
+            (self.store, self.session, dump_lines(cart.lines), cart.currency, now_iso(), state.model_dump_json()),
         )
 
     def submit(self, channel: Channel, cart: Cart, idempotency_key: str | None) -> StoredOrder:
