@@ -10,8 +10,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -59,6 +60,46 @@ class AsrSettings(BaseModel):
     """Segments Whisper itself judges silent above this probability are dropped."""
     warmup: bool = True
     """Run one short transcription at start so the first customer does not pay for it."""
+    # Remote recognition (voicegw/asr/remote.py): a store's CPU gateway sends its clips to a GPU one.
+    url: str | None = None
+    """A remote recogniser (``http(s)://host:port``) the clips are sent to instead of a model
+    loaded here: another voicegw (``POST /v1/asr/readings``: N-best readings and the menu-grammar
+    pass) or any OpenAI-compatible server (``POST /v1/audio/transcriptions``: the best reading
+    only). Unset: the local model, as before."""
+    url_key: SecretStr | None = None
+    """Sent to the remote recogniser as ``Authorization: Bearer <key>`` (a voicegw key whose role
+    has the ``transcribe`` scope)."""
+    remote_kind: Literal["auto", "voicegw", "openai"] = "auto"
+    """``auto``: try ``/v1/asr/readings`` and, if the server answers 404, take it for a plain
+    OpenAI-compatible server from then on."""
+    remote_model: str = "whisper-1"
+    """The ``model`` field sent to an OpenAI-compatible server (which model it should run)."""
+    remote_timeout_s: float = Field(default=10.0, gt=0)
+    """The longest one request to the remote recogniser may take (connecting, sending, answering)."""
+    remote_retries: int = Field(default=2, ge=0, le=10)
+    """Further tries after a connection error, a timeout or HTTP 429/502/503/504, after an
+    exponential backoff with jitter, or the server's ``Retry-After`` when it gives one (at most 3 s;
+    a longer one is not waited for)."""
+    breaker_failures: int = Field(default=5, ge=1)
+    """Consecutive failed requests (connection errors, timeouts, 5xx, unreadable answers) that
+    open the circuit breaker: no request is sent for ``breaker_reset_s``, then one trial request."""
+    breaker_reset_s: float = Field(default=30.0, gt=0)
+    """How long the breaker stays open before a trial request is let through."""
+    fallback: Literal["none", "local"] = "none"
+    """When the remote recogniser fails or the breaker is open: ``local`` transcribes with a
+    model loaded here at start (``asr.model``); ``none`` fails the turn with 503
+    ``asr_unavailable`` and a ``Retry-After``."""
+
+    @field_validator("url")
+    @classmethod
+    def _remote_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip().rstrip("/")
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+            raise ValueError("asr.url must be an http:// or https:// address, such as http://gpu-host:8080")
+        return value
 
 
 class AudioSettings(BaseModel):

@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from voicegw.asr.engine import Transcriber, TranscriberPool, warm_up
-from voicegw.asr.loader import load_transcriber
+from voicegw.asr.loader import load_transcriber, local_part
 from voicegw.backend.client import SkillClient, backend_headers
 from voicegw.backend.embedded import EmbeddedBackend
 from voicegw.errors import ModelError
 from voicegw.gateway import admin_routes, auth, limits, routes
+from voicegw.gateway.asr_routes import add_asr_routes
 from voicegw.gateway.errors import make_error_middleware
 from voicegw.gateway.faq_sync import FaqSync, faq_url
 from voicegw.gateway.kakao_route import add_kakao_route
@@ -69,6 +70,7 @@ def create_app(
     app.cleanup_ctx.append(_backend_ctx)
     app.cleanup_ctx.append(_make_asr_ctx(transcriber))
     routes.add_routes(app)
+    add_asr_routes(app)
     add_stream_routes(app)
     add_kiosk_routes(app)
     app.router.add_get("/openapi.json", openapi)
@@ -125,8 +127,9 @@ async def _load(services: Services, transcriber: Transcriber | None) -> None:
     try:
         if transcriber is None:
             transcriber = await asyncio.to_thread(load_transcriber, settings.asr)
-            if settings.asr.warmup:
-                await asyncio.to_thread(warm_up, transcriber, settings.default_language)
+            # A remote recogniser is not warmed up from here (it may be down while this one starts).
+            if settings.asr.warmup and (local := local_part(transcriber)) is not None:
+                await asyncio.to_thread(warm_up, local, settings.default_language)
     except ModelError as err:
         services.model_error = err
         log.error("speech model unavailable: %s", err.message)

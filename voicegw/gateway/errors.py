@@ -7,7 +7,6 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from voicegw.asr.engine import Saturated
 from voicegw.errors import VoicegwError
 
 log = logging.getLogger(__name__)
@@ -39,8 +38,10 @@ def make_error_middleware(on_error: Callable[[str], None]):
             status, code, message = err.status, _HTTP_CODES.get(err.status, "http_error"), err.reason
         except VoicegwError as err:
             status, code, message = err.http_status, err.code, err.message
-            if isinstance(err, Saturated):
-                headers = {"Retry-After": str(err.retry_after_s)}
+            # A busy recogniser (Saturated) or an unavailable remote one (asr_unavailable) says when.
+            retry_after = getattr(err, "retry_after_s", None)
+            if isinstance(retry_after, int):
+                headers = {"Retry-After": str(retry_after)}
         except Exception:  # the last line of defence: log it, answer JSON, keep the worker alive
             log.exception("unhandled error on %s %s", request.method, request.path)
             status, code, message = 500, "internal_error", "the gateway failed on this request; it has been logged"

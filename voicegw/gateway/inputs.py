@@ -15,18 +15,14 @@ from typing import TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from voicegw.asr.wire import WHISPER_LANGUAGES
 from voicegw.errors import AudioError, RequestError, VoicegwError
 from voicegw.jsonbody import parse_json
 
 _ID = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")
 #: Whisper's language codes (faster_whisper.tokenizer) and ``auto``: any other code would reach
 #: the model and fail there, as a 500 instead of a 400.
-LANGUAGES = frozenset(
-    "af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et eu fa fi fo fr gl gu ha haw he hi hr"
-    " ht hu hy id is it ja jw ka kk km kn ko la lb ln lo lt lv mg mi mk ml mn mr ms mt my ne nl nn no oc"
-    " pa pl ps pt ro ru sa sd si sk sl sn so sq sr su sv sw ta te tg th tk tl tr tt uk ur uz vi yi yo zh"
-    " yue auto".split()
-)
+LANGUAGES = WHISPER_LANGUAGES | {"auto"}
 #: Text fields of a multipart upload (store, session, lang, prompt) are short.
 MAX_FIELD_BYTES = 4096
 #: Parts of one multipart upload: the audio and a few fields (an OpenAI client sends up to eight).

@@ -15,6 +15,7 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from voicegw import __version__
+from voicegw.asr.wire import ReadingsAnswer, ReadingsOptions
 from voicegw.gateway.admin_routes import ConsentBody, ContactBody, WithdrawBody
 from voicegw.gateway.routes import FaqUpload, TextOrder
 from voicegw.gateway.scopes import ROUTE_SCOPES
@@ -83,6 +84,19 @@ ROUTES: dict[tuple[str, str], dict[str, Any]] = {
         "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {"type": "object"}}}},
         "responses": {"200": _ok("{text}, or verbose_json", ANY_JSON)},
     },
+    ("POST", "/v1/asr/readings"): {
+        "summary": "this gateway's recogniser for other gateways (asr.url): every reading of a clip, the N-best and "
+                   "menu-grammar ones included (docs/api.md, \"Remote recognition\")",
+        "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+            "type": "object", "required": ["audio"],
+            "properties": {"audio": {"type": "string", "format": "binary",
+                                     "description": "16 kHz mono 16-bit PCM WAV, at most audio.max_duration_s"},
+                           "options": _ref(ReadingsOptions)}},
+            "encoding": {"audio": {"contentType": "audio/wav"}, "options": {"contentType": "application/json"}}}}},
+        "responses": {"200": _ok("the transcript after the guards, with its alternatives", _ref(ReadingsAnswer)),
+                      "503": _ok("the model is loading, or the recogniser is saturated (Retry-After)",
+                                 {"$ref": "#/components/schemas/Error"})},
+    },
     ("GET", "/v1/faq"): {"summary": "the store's FAQ", "parameters": [STORE], "responses": {"200": _ok("entries", ANY_JSON)}},
     ("PUT", "/v1/faq"): {"summary": "replace the store's FAQ", "parameters": [STORE],
                          "requestBody": {"required": True, **_json(_ref(FaqUpload))}, "responses": {"200": _ok("stored", ANY_JSON)}},
@@ -121,7 +135,7 @@ def _path_parameters(path: str) -> list[dict[str, Any]]:
 
 @cache
 def openapi_document() -> dict[str, Any]:
-    models = (TurnResult, TextOrder, FaqUpload, ConsentBody, WithdrawBody, ContactBody)
+    models = (TurnResult, TextOrder, FaqUpload, ConsentBody, WithdrawBody, ContactBody, ReadingsOptions, ReadingsAnswer)
     schemas: dict[str, Any] = {"Error": ERROR}
     for model in models:
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")

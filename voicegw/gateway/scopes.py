@@ -39,6 +39,8 @@ ROUTE_SCOPES: dict[tuple[str, str], Scope | None] = {
     ("POST", "/v1/text/orders"): "orders",
     ("POST", "/kakao/skill"): "orders",
     ("POST", "/v1/audio/transcriptions"): "transcribe",
+    # Another gateway's recogniser (asr.url there): the readings of a clip, no customer data kept.
+    ("POST", "/v1/asr/readings"): "transcribe",
     ("GET", "/v1/faq"): "faq:read",
     ("PUT", "/v1/faq"): "faq:write",
     # Personal data (gateway/admin_routes.py): the customer's device records consent; only
