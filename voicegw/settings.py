@@ -154,6 +154,15 @@ class StreamSettings(BaseModel):
     """How long a browser's stream token (``POST /v1/voice/stream/token``) may wait to be used."""
 
 
+class DatabaseSettings(BaseModel):
+    """Where the gateway keeps its state."""
+
+    url: SecretStr | None = None
+    """A PostgreSQL database (``postgresql://user:password@host:5432/voicegw``) holding every table
+    (keys, personal data, turn log, A/B exposures; the embedded skill server's carts and orders),
+    shared by gateways on several hosts. Unset: the SQLite file ``<data_dir>/voicegw.db``."""
+
+
 class KakaoSettings(BaseModel):
     """Kakao i Open Builder text chat (``/kakao/skill``)."""
 
@@ -234,6 +243,7 @@ class Settings(BaseSettings):
     server: ServerSettings = Field(default_factory=ServerSettings)
     stream: StreamSettings = Field(default_factory=StreamSettings)
     kakao: KakaoSettings = Field(default_factory=KakaoSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
 

@@ -40,6 +40,8 @@ class Answer:
 class Gateway:
     base_url: str
     database: Path
+    process: subprocess.Popen | None = None
+    """The `voicegw serve` process, when this test started it."""
 
     def post(self, path: str, data: bytes, content_type: str, headers: dict[str, str] | None = None) -> Answer:
         """POST as a kiosk does: a clip the busy recogniser refuses (503 saturated) is sent again
@@ -119,7 +121,7 @@ def running_gateway(data_dir: Path, env: dict[str, str] | None = None) -> Iterat
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    gw = Gateway(f"http://127.0.0.1:{port}", data_dir / "voicegw.db")
+    gw = Gateway(f"http://127.0.0.1:{port}", data_dir / "voicegw.db", process)
     try:
         _wait_ready(gw, process, log_path)
         yield gw

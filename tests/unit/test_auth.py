@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-import sqlite3
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +25,7 @@ from voicegw.gateway.scopes import ROLE_SCOPES, ROUTE_SCOPES
 from voicegw.settings import AuthSettings, ServerSettings, Settings
 
 from tests.unit.app_support import ready_client
+from tests.unit.db_support import Target, target  # noqa: F401  (the fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -62,21 +63,43 @@ async def error_code(response) -> str:
 # --- keys and their storage -------------------------------------------------------------
 
 
-def test_a_key_is_stored_as_a_hash_and_its_token_parses(tmp_path: Path) -> None:
-    store = KeyStore(tmp_path / "voicegw.db")
+def test_a_key_is_stored_as_a_hash_and_its_token_parses(target: Target) -> None:
+    store = KeyStore(target.open())
     key, token = store.create("kiosk-1", "kiosk")
     assert re.fullmatch(r"vgw_[0-9a-f]{12}_[A-Za-z0-9_-]{43}", token)
     key_id, secret = parse_token(token)
     assert key_id == key.id and key.role == "kiosk" and key.active
-    with sqlite3.connect(tmp_path / "voicegw.db") as db:
-        rows = db.execute("SELECT * FROM api_keys").fetchall()
+    with target.open().read() as c:
+        rows = [tuple(r) for r in c.execute("SELECT * FROM api_keys").fetchall()]
     assert len(rows) == 1 and not any(secret in str(value) for value in rows[0])
     assert hashlib.sha256(secret.encode()).hexdigest() in rows[0]
     assert "secret_sha256" not in store.list()[0].public()
+    store.close()
 
 
-def test_revoking_is_for_good_and_unknown_ids_are_errors(tmp_path: Path) -> None:
-    store = KeyStore(tmp_path / "voicegw.db")
+def test_key_stores_opening_at_once_create_the_table_once(target: Target) -> None:
+    stores = [KeyStore(target.open) for _ in range(4)]  # each opens its own connection at first use
+    made: list[str] = []
+    threads = [threading.Thread(target=lambda s=s: made.append(s.create(f"k{len(made)}", "app")[0].id)) for s in stores]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(made) == 4 and sorted(k.id for k in stores[0].list()) == sorted(made)
+    for s in stores:
+        s.close()
+
+
+def test_an_unreachable_key_store_is_a_503_not_a_crash(tmp_path: Path) -> None:
+    (tmp_path / "blocked").write_text("a file where the data folder should be")
+    store = KeyStore(tmp_path / "blocked" / "voicegw.db")  # opened at first use, not here
+    with pytest.raises(AuthError) as err:
+        store.list()
+    assert (err.value.code, err.value.http_status) == ("key_store_failed", 503)
+
+
+def test_revoking_is_for_good_and_unknown_ids_are_errors(target: Target) -> None:
+    store = KeyStore(target.open())
     key, _ = store.create("app", "app")
     revoked = store.revoke(key.id)
     assert revoked.revoked_at is not None
@@ -187,11 +210,11 @@ async def test_a_revoked_key_is_refused(aiohttp_client, tmp_path: Path) -> None:
     assert refused.status == 401 and await error_code(refused) == "key_revoked"
 
 
-async def test_key_changes_from_another_process_arrive_within_the_cache_ttl(tmp_path: Path) -> None:
-    store = KeyStore(tmp_path / "voicegw.db")
+async def test_key_changes_from_another_process_arrive_within_the_cache_ttl(target: Target) -> None:
+    store = KeyStore(target.open())  # the CLI's
     key, token = store.create("kiosk-2", "kiosk")
     now = [100.0]
-    gate = Gatekeeper(store, AuthSettings(), "127.0.0.1", ttl_s=2.0, clock=lambda: now[0])
+    gate = Gatekeeper(KeyStore(target.open()), AuthSettings(), "127.0.0.1", ttl_s=2.0, clock=lambda: now[0])
     request = make_mocked_request("POST", "/v1/text/orders", headers=bearer(token))
     await gate.refresh()
     assert gate.identify(request).key_id == key.id

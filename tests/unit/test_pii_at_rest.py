@@ -4,19 +4,21 @@ Before: carts.lines[].origin kept the customer's sentence ("라떼 한 잔 연�
 오육칠팔"), 7 of 46 planted strings were in the raw database bytes, and a card number inside an
 order was read as a quantity. Each sentence below is planted through the voice route (what the
 recogniser heard), the text route and the kakao route; then every text cell of every table and the
-raw bytes of every file under the data folder are searched for each personal value.
+raw bytes of every file under the data folder are searched for each personal value. On SQLite, and
+on PostgreSQL once ``database.url`` is a setting (``db_support``; the tables, not its files).
 """
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from tests.unit.app_support import ready_client
+from tests.unit.db_support import Target, target  # noqa: F401  (the fixture)
 from voicegw.asr.engine import TranscribeOptions, Transcript
+from voicegw.db import open_database_url
 from voicegw.gateway.app import create_app
 from voicegw.settings import AudioSettings, Settings
 
@@ -50,18 +52,20 @@ class HeardTranscriber:
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def settings(tmp_path: Path, target: Target, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    target.use_in_settings(monkeypatch)
     return Settings.load(data_dir=tmp_path / "data", menus_dir=ROOT / "menus",
                          audio=AudioSettings(max_body_bytes=2 * 1024 * 1024, max_duration_s=20))
 
 
-def _text_cells(database: Path) -> list[tuple[str, str]]:
+def _text_cells(settings: Settings) -> list[tuple[str, str]]:
     cells: list[tuple[str, str]] = []
-    with sqlite3.connect(database) as db:
-        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        for table in tables:
+    database = open_database_url(settings)
+    with database.read() as db:
+        for table in db.tables():
             for row in db.execute(f'SELECT * FROM "{table}"'):
                 cells += [(table, value) for value in row if isinstance(value, str)]
+    database.close()
     return cells
 
 
@@ -82,7 +86,7 @@ async def test_planted_personal_data_is_in_no_table_and_no_file(aiohttp_client, 
             assert answer.status == 200, await answer.text()
     await client.close()  # the gateway and its skill server close the database: the files are whole
 
-    cells = _text_cells(settings.database_path)
+    cells = _text_cells(settings)
     assert any(table == "turn_log" for table, _ in cells), "the turns were logged (redacted)"
     files = [p for p in settings.data_dir.rglob("*") if p.is_file()]
     for _, _, values in PLANTED:

@@ -1,4 +1,5 @@
-"""``voicegw purge`` and ``voicegw privacy export|delete|rotate-key`` on a data folder."""
+"""``voicegw purge`` and ``voicegw privacy export|delete|rotate-key`` on a data folder; on SQLite,
+and on PostgreSQL once ``database.url`` is a setting (``db_support``)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.unit.db_support import Target, target  # noqa: F401  (the fixture)
 from voicegw.cli import main
 from voicegw.privacy.audit import entries
 from voicegw.privacy.crypto import DataKeyError, KeyRing, load_keys, new_key, read_keys_file
@@ -18,11 +20,12 @@ USER = "kakao-cli-0042"
 
 
 @pytest.fixture
-def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+def settings(tmp_path: Path, target: Target, monkeypatch: pytest.MonkeyPatch) -> Settings:
     monkeypatch.delenv("VOICEGW_DATA_KEYS", raising=False)
     monkeypatch.delenv("VOICEGW_DATA_DIR", raising=False)
+    target.use_in_settings(monkeypatch)
     settings = Settings.load(data_dir=tmp_path)
-    store = PrivacyStore(settings.database_path, load_keys(settings))
+    store = PrivacyStore.from_settings(settings, load_keys(settings))
     store.grant_consent("cafe-ko", USER, "delivery_contact", 30)
     store.save_contact("cafe-ko", USER, "A-0001", "010-1357-2468", "대구광역시 중구 동성로 1", 30)
     store.save_contact("cafe-ko", USER, "A-0002", "010-1357-2468", "대구광역시 중구 동성로 1", 30,
@@ -49,7 +52,7 @@ def test_export_then_delete(settings: Settings, capsys: pytest.CaptureFixture[st
     assert exported["audit"][0]["action"] == "user.export" and exported["audit"][0]["actor"].startswith("cli")
     assert _run(settings, "privacy", "delete", USER) == 0
     assert "contacts" in capsys.readouterr().out
-    store = PrivacyStore(settings.database_path, load_keys(settings))
+    store = PrivacyStore.from_settings(settings, load_keys(settings))
     assert store.contact_for_order("A-0001") is None
     assert [e.action for e in entries(store, USER)] == ["user.delete", "user.export"]
     store.close()
@@ -62,13 +65,13 @@ def test_rotate_then_drop_the_old_key(settings: Settings, capsys: pytest.Capture
     assert "contacts.phone_enc" in capsys.readouterr().out
     newest, old = read_keys_file(path)
     assert old == first and newest != first
-    store = PrivacyStore(settings.database_path, KeyRing([newest], "newest only"))
+    store = PrivacyStore.from_settings(settings, KeyRing([newest], "newest only"))
     assert store.contact_for_order("A-0001").phone == "010-1357-2468"  # already under the new key
     store.close()
 
     assert _run(settings, "privacy", "rotate-key", "--drop-old") == 0
     assert read_keys_file(path) == [newest]
-    store = PrivacyStore(settings.database_path, load_keys(settings))
+    store = PrivacyStore.from_settings(settings, load_keys(settings))
     assert store.contact_for_order("A-0002").address == "대구광역시 중구 동성로 1"
     assert [e.action for e in entries(store)][:2] == ["keys.rotate", "keys.rotate"]
     store.close()
@@ -82,5 +85,7 @@ def test_environment_keys_rotate_and_a_retired_key_reads_nothing(settings: Setti
     assert _run(settings, "privacy", "rotate-key", "--drop-old") == 0
     monkeypatch.setenv("VOICEGW_DATA_KEYS", first)  # the key just retired
     assert _run(settings, "privacy", "rotate-key") == 2  # a clear error, not a traceback
+    store = PrivacyStore.from_settings(settings, load_keys(settings))
     with pytest.raises(DataKeyError):
-        PrivacyStore(settings.database_path, load_keys(settings)).contact_for_order("A-0001")
+        store.contact_for_order("A-0001")
+    store.close()

@@ -8,6 +8,8 @@ import stat
 from pathlib import Path
 
 import pytest
+
+from tests.unit.db_support import Target, target  # noqa: F401  (the fixture)
 from voicegw.privacy.crypto import DataKeyError, KeyRing, load_keys, new_key, read_keys_file, write_keys_file
 from voicegw.privacy.store import PrivacyStore
 from voicegw.settings import PrivacySettings, Settings
@@ -82,9 +84,9 @@ def test_a_running_ring_follows_a_rewritten_key_file(tmp_path: Path) -> None:
     assert ring.current().keys == (newer, old)
 
 
-def test_rotation_reencrypts_every_encrypted_column_then_the_old_key_can_go(tmp_path: Path) -> None:
+def test_rotation_reencrypts_every_encrypted_column_then_the_old_key_can_go(target: Target) -> None:
     old = KeyRing([new_key()], "test")
-    store = PrivacyStore(tmp_path / "voicegw.db", old)
+    store = PrivacyStore(target.open(), old)
     store.grant_consent("cafe-ko", "u-1", "delivery_contact", 30)
     store.grant_consent("cafe-ko", "u-1", "audio_qa", 7)
     store.save_contact("cafe-ko", "u-1", "A-0001", "010-1234-5678", "서울 강남구 테헤란로 1", contact_days=30)
@@ -104,7 +106,7 @@ def test_rotation_reencrypts_every_encrypted_column_then_the_old_key_can_go(tmp_
                 with pytest.raises(DataKeyError):
                     old.decrypt(token)
     store.close()
-    reopened = PrivacyStore(tmp_path / "voicegw.db", newest_only)
+    reopened = PrivacyStore(target.open(), newest_only)
     contact = reopened.contact_for_order("A-0001")
     assert contact is not None and (contact.phone, contact.address) == ("010-1234-5678", "서울 강남구 테헤란로 1")
     assert reopened.retained_clip(clip) == b"RIFF....WAVEfmt clip"

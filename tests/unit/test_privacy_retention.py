@@ -1,13 +1,13 @@
-"""``purge(now)``: each class of personal data goes when its period is up, and nothing younger."""
+"""``purge(now)``: each class of personal data goes when its period is up, and nothing younger;
+on SQLite and on PostgreSQL alike, the skill server's carts and replies included."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
-from voicegw.backend.storage import SqliteStorage
+from tests.unit.db_support import Target, target  # noqa: F401  (the fixture)
 from voicegw.dialogue.cart import Cart
 from voicegw.nlu.types import OrderLine
 from voicegw.privacy.audit import DEV_ACTOR, audit
@@ -15,7 +15,7 @@ from voicegw.privacy.crypto import KeyRing, new_key
 from voicegw.privacy.retention import purge
 from voicegw.privacy.store import PrivacyStore, iso
 from voicegw.settings import RetentionSettings
-from voicegw.turn import IntentOut, TurnResult
+from voicegw.turn import ExposureOut, IntentOut, ReplyOut, TurnResult
 
 NOW = datetime(2025, 6, 1, 9, 0, tzinfo=timezone.utc)
 RETENTION = RetentionSettings(audio_days=7, transcripts_days=30, contact_days=30, events_days=90, audit_days=365)
@@ -31,13 +31,8 @@ def _count(store: PrivacyStore, table: str) -> int:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Path:
-    return tmp_path / "voicegw.db"
-
-
-@pytest.fixture
-def store(db: Path):
-    s = PrivacyStore(db, KeyRing([new_key()], "test"))
+def store(target: Target):
+    s = PrivacyStore(target.open(), KeyRing([new_key()], "test"))
     yield s
     s.close()
 
@@ -47,16 +42,19 @@ def _turn(session: str, text: str) -> TurnResult:
                       intent=IntentOut(name="order.add", confidence=0.9))
 
 
-def test_each_class_goes_after_its_own_period(db: Path, store: PrivacyStore) -> None:
+def test_each_class_goes_after_its_own_period(target: Target, store: PrivacyStore) -> None:
     # audio: kept 7 days, or less when the customer agreed to less
     store.grant_consent("cafe-ko", "u-audio", "audio_qa", 30, now=_ago(20))
     store.retain_audio("cafe-ko", "u-audio", b"old clip", None, RETENTION.audio_days, now=_ago(8))
     store.retain_audio("cafe-ko", "u-audio", b"new clip", None, RETENTION.audio_days, now=_ago(6))
     store.grant_consent("cafe-ko", "u-brief", "audio_qa", 1, now=_ago(3))
     store.retain_audio("cafe-ko", "u-brief", b"one-day clip", None, RETENTION.audio_days, now=_ago(2))
-    # transcripts: the turn log, 30 days
+    # transcripts: the turn log and the A/B exposures, 30 days
     store.log_turn(_turn("u-t", "아메리카노 한 잔"), now=_ago(31))
     store.log_turn(_turn("u-t", "라떼 두 잔"), now=_ago(29))
+    for phase, age in (("p1", 31), ("p2", 29)):
+        heard = ReplyOut(text="네", experiment=ExposureOut(experiment="tone", phase=phase, variant="warm"))
+        store.log_turn(_turn("u-x", "").model_copy(update={"reply": heard}), now=_ago(age + 0.001))
     # contacts: 30 days from the order
     store.grant_consent("cafe-ko", "u-c", "delivery_contact", 365, now=_ago(40))
     store.save_contact("cafe-ko", "u-c", "A-0001", "010-1111-2222", "부산 해운대구 우동 1", 30, now=_ago(31))
@@ -71,7 +69,7 @@ def test_each_class_goes_after_its_own_period(db: Path, store: PrivacyStore) -> 
     audit(store, DEV_ACTOR, "user.export", "u-x", now=_ago(366))
     audit(store, DEV_ACTOR, "user.export", "u-x", now=_ago(364))
     # carts idle past the transcript period
-    backend = SqliteStorage(db)
+    backend = target.storage()
     line = OrderLine(item_id="americano", name="아메리카노", quantity=1, unit_price=4500, origin="아메리카노 하나")
     backend.save_cart("cafe-ko", "u-cart-old", Cart(lines=(line,)))
     backend.save_cart("cafe-ko", "u-cart-new", Cart(lines=(line,)))
@@ -86,11 +84,12 @@ def test_each_class_goes_after_its_own_period(db: Path, store: PrivacyStore) -> 
 
     counts = purge(store, RETENTION, now=NOW)
 
-    assert counts == {"audio": 2, "transcripts": 1, "carts": 1, "replies": 1, "contacts": 1, "events": 2, "audit": 1}
+    assert counts == {"audio": 2, "transcripts": 3, "carts": 1, "replies": 1, "contacts": 1, "events": 2, "audit": 1}
     with store.read() as c:
         assert [r[0] for r in c.execute("SELECT session FROM retained_audio")] == ["u-audio"]
-        assert [r[0] for r in c.execute("SELECT transcript FROM turn_log")] == ["라떼 두 잔"]
+        assert [r[0] for r in c.execute("SELECT transcript FROM turn_log WHERE session = 'u-t'")] == ["라떼 두 잔"]
         assert [r[0] for r in c.execute("SELECT order_id FROM contacts")] == ["A-0002"]
+        assert [r[0] for r in c.execute("SELECT phase FROM experiment_exposures")] == ["p2"]
         assert {r[0] for r in c.execute("SELECT session FROM consents")} == {"u-audio", "u-brief", "u-c", "u-w2"}
         assert [r[0] for r in c.execute("SELECT session FROM carts")] == ["u-cart-new"]
         assert [r[0] for r in c.execute("SELECT session FROM turn_replies")] == ["u-reply-new"]

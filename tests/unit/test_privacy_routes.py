@@ -1,5 +1,6 @@
 """Consent and admin routes behind the real key check: who may call them, and the audit rows
-they leave. The app holds only these routes (no speech model), with the real auth middleware."""
+they leave. The app holds only these routes (no speech model), with the real auth middleware;
+on SQLite, and on PostgreSQL once ``database.url`` is a setting (``db_support``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
+from tests.unit.db_support import Target, target  # noqa: F401  (the fixture)
 from voicegw.gateway import auth
 from voicegw.gateway.admin_routes import PRIVACY, add_admin_routes, purge_ctx
 from voicegw.gateway.errors import make_error_middleware
@@ -25,23 +27,31 @@ PHONE, ADDRESS = "010-2468-1357", "경기도 성남시 분당구 판교역로 23
 
 
 @pytest.fixture
-def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+def settings(tmp_path: Path, target: Target, monkeypatch: pytest.MonkeyPatch) -> Settings:
     monkeypatch.delenv("VOICEGW_DATA_KEYS", raising=False)
+    target.use_in_settings(monkeypatch)
     return Settings.load(data_dir=tmp_path, server={"host": "0.0.0.0"})
 
 
 @pytest.fixture
 def tokens(settings: Settings) -> dict[str, str]:
-    store = auth.KeyStore(settings.database_path)
-    return {role: store.create(f"{role}-1", role)[1] for role in ("admin", "kiosk", "qa")}
+    store = auth.KeyStore.from_settings(settings)
+    made = {role: store.create(f"{role}-1", role)[1] for role in ("admin", "kiosk", "qa")}
+    store.close()
+    return made
 
 
 def _app(settings: Settings, *, with_auth: bool = True) -> web.Application:
     middlewares = [make_error_middleware(lambda code: None)]
+    gate = auth.Gatekeeper(auth.KeyStore.from_settings(settings), settings.auth, settings.server.host)
     if with_auth:
-        gate = auth.Gatekeeper(auth.KeyStore(settings.database_path), settings.auth, settings.server.host)
         middlewares.append(auth.make_auth_middleware(gate, lambda code: None))
     app = web.Application(middlewares=middlewares)
+
+    async def close_keys(app: web.Application) -> None:
+        await asyncio.to_thread(gate.store.close)
+
+    app.on_cleanup.append(close_keys)
     add_admin_routes(app)
     app.cleanup_ctx.append(purge_ctx(settings))
     return app
@@ -145,7 +155,7 @@ async def test_without_keys_the_audit_names_the_dev_actor(aiohttp_client, settin
 
 
 async def test_the_server_purges_at_start(aiohttp_client, settings: Settings) -> None:
-    store = PrivacyStore(settings.database_path, load_keys(settings))
+    store = PrivacyStore.from_settings(settings, load_keys(settings))
     old = datetime.now(timezone.utc) - timedelta(days=settings.privacy.retention.transcripts_days + 1)
     store.log_turn(TurnResult(status="ok", session=USER, store="cafe-ko", language="ko", transcript="라떼"), now=old)
     store.close()
@@ -163,13 +173,12 @@ async def test_the_server_purges_at_start(aiohttp_client, settings: Settings) ->
 
 
 async def test_a_delivery_contact_needs_the_consent_and_only_admins_see_it(
-    aiohttp_client, settings: Settings, tokens: dict[str, str]
+    aiohttp_client, settings: Settings, target: Target, tokens: dict[str, str]
 ) -> None:
-    from voicegw.backend.storage import SqliteStorage
     from voicegw.dialogue.cart import Cart
     from voicegw.nlu.types import OrderLine
 
-    backend = SqliteStorage(settings.database_path)
+    backend = target.storage()
     cart = Cart(lines=(OrderLine(item_id="americano", name="아메리카노", quantity=1, unit_price=4500),))
     order = backend.submit_order("cafe-ko", USER, "voice", cart)
     backend.close()
@@ -187,5 +196,9 @@ async def test_a_delivery_contact_needs_the_consent_and_only_admins_see_it(
     assert (await client.get(f"/v1/admin/contacts/{order.id}", headers=kiosk)).status == 403
     revealed = await client.get(f"/v1/admin/contacts/{order.id}", headers=admin)
     assert revealed.status == 200 and PHONE in await revealed.text()
-    raw = settings.database_path.read_bytes()
-    assert PHONE.encode() not in raw and ADDRESS.encode() not in raw
+    with _privacy(client).read() as c:  # encrypted in the table ...
+        (row,) = c.execute("SELECT * FROM contacts").fetchall()
+    assert not any(PHONE in str(v) or ADDRESS in str(v) for v in row)
+    if target.sqlite:  # ... and nowhere in the file's bytes
+        raw = settings.database_path.read_bytes()
+        assert PHONE.encode() not in raw and ADDRESS.encode() not in raw

@@ -1,13 +1,13 @@
-"""Export and delete one user's data: every table of the database is searched afterwards."""
+"""Export and delete one user's data: every table of the database is searched afterwards; on
+SQLite and on PostgreSQL alike, with the skill server's carts and orders in the same database."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
-from voicegw.backend.storage import SqliteStorage
+from tests.unit.db_support import Target, target  # noqa: F401  (the fixture)
 from voicegw.dialogue.cart import Cart
 from voicegw.nlu.types import LineOption, OrderLine
 from voicegw.privacy.audit import Actor, audit, entries
@@ -35,14 +35,15 @@ def keys() -> KeyRing:
 
 
 @pytest.fixture
-def db(tmp_path: Path, keys: KeyRing) -> Path:
+def db(target: Target, keys: KeyRing) -> Target:
     """Two users with data in every kind of table: the backend's and the privacy ones."""
-    path = tmp_path / "voicegw.db"
-    backend = SqliteStorage(path)
+    backend = target.storage()
     for user in (USER, OTHER):
         order = backend.submit_order("cafe-ko", user, "voice", Cart(lines=(_line("아아 두 잔"),)), idempotency_key=f"confirm-{user}-1")
         backend.save_cart("cafe-ko", user, Cart(lines=(_line(f"{user} 아이스 아메리카노 두 잔"),)))
-        store = PrivacyStore(path, keys)
+        with backend.session_turn("cafe-ko", user) as turn:  # a keyed turn's reply, kept for retries
+            turn.save_reply(f"reply-{user}", "digest", json.dumps({"text": "네"}))
+        store = PrivacyStore(target.open(), keys)
         store.grant_consent("cafe-ko", user, "delivery_contact", 30)
         store.grant_consent("cafe-ko", user, "audio_qa", 7)
         contact = (PHONE, ADDRESS) if user == USER else ("010-0000-1111", "부산광역시 해운대구 우동 1")
@@ -53,15 +54,16 @@ def db(tmp_path: Path, keys: KeyRing) -> Path:
         audit(store, ADMIN, "contact.read", user, {"order_id": order.id})
         store.close()
     backend.close()
-    return path
+    return target
 
 
 def _every_value(store: PrivacyStore, keys: KeyRing) -> list[tuple[str, str]]:
     """(table, text) for every value of every row of every table in the file; tokens decrypted."""
     found = []
     with store.read() as c:
-        tables = [r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        assert {"carts", "orders", "order_lines", "contacts", "consents", "retained_audio", "turn_log", "audit_log"} <= set(tables)
+        tables = c.tables()
+        assert {"carts", "orders", "order_lines", "turn_replies", "contacts", "consents", "retained_audio", "turn_log",
+                "audit_log"} <= set(tables)
         for table in tables:
             for row in c.execute(f'SELECT * FROM "{table}"'):
                 for name, value in zip(row.keys(), tuple(row)):
@@ -72,8 +74,8 @@ def _every_value(store: PrivacyStore, keys: KeyRing) -> list[tuple[str, str]]:
     return found
 
 
-def test_export_holds_everything_about_the_user_and_nothing_else(db: Path, keys: KeyRing) -> None:
-    store = PrivacyStore(db, keys)
+def test_export_holds_everything_about_the_user_and_nothing_else(db: Target, keys: KeyRing) -> None:
+    store = PrivacyStore(db.open(), keys)
     data = export_user(store, USER)
     store.close()
     assert [c["lines"][0]["origin"] for c in data["carts"]] == [f"{USER} 아이스 아메리카노 두 잔"]
@@ -82,6 +84,7 @@ def test_export_holds_everything_about_the_user_and_nothing_else(db: Path, keys:
     assert [(c["phone"], c["address"]) for c in data["contacts"]] == [(PHONE, ADDRESS)]
     assert {c["purpose"] for c in data["consents"]} == {"audio_qa", "delivery_contact"}
     assert [t["transcript"] for t in data["turn_log"]] == ["아이스 아메리카노 두 잔"]
+    assert [r["key"] for r in data["turn_replies"]] == [f"reply-{USER}"]
     (clip,) = data["retained_audio"]
     assert clip["size_bytes"] == len(b"clip of " + USER.encode()) and "clip_enc" not in clip
     assert [(a["actor"], a["action"]) for a in data["audit"]] == [("ops-admin", "contact.read")]
@@ -89,14 +92,14 @@ def test_export_holds_everything_about_the_user_and_nothing_else(db: Path, keys:
     assert OTHER not in text and "010-0000-1111" not in text
 
 
-def test_after_delete_no_table_mentions_the_user(db: Path, keys: KeyRing) -> None:
-    store = PrivacyStore(db, keys)
+def test_after_delete_no_table_mentions_the_user(db: Target, keys: KeyRing) -> None:
+    store = PrivacyStore(db.open(), keys)
     before = _every_value(store, keys)
     assert any(USER in v for _, v in before) and any(PHONE in v for _, v in before)
 
     counts = delete_user(store, USER, ADMIN)
 
-    assert counts["carts"] == counts["contacts"] == counts["retained_audio"] == counts["turn_log"] == 1
+    assert counts["carts"] == counts["contacts"] == counts["retained_audio"] == counts["turn_log"] == counts["turn_replies"] == 1
     assert counts["consents"] == 2 and counts["orders_detached"] == 1
     for table, value in _every_value(store, keys):
         for secret in (USER, PHONE, ADDRESS, "clip of " + USER):
@@ -111,15 +114,20 @@ def test_after_delete_no_table_mentions_the_user(db: Path, keys: KeyRing) -> Non
     assert [e.action for e in entries(store, USER)] == ["user.delete", "contact.read"]
     leftovers = export_user(store, USER)
     assert all(leftovers[k] == [] for k in ("carts", "orders", "contacts", "consents", "turn_log", "retained_audio"))
+    # The skill server reads the detached order as the books' (not the user's) ...
+    backend = db.storage()
+    assert backend.list_orders(session=USER) == [] and backend.get_cart("cafe-ko", USER) is None
+    assert [o.session for o in backend.list_orders()] == [OTHER, ERASED]
     store.close()
-    # Not in free pages or the write-ahead log either (secure_delete, checkpoint).
-    for path in db.parent.iterdir():
-        assert USER.encode() not in path.read_bytes(), path.name
+    if db.sqlite:  # ... and on SQLite not in free pages or the write-ahead log either (secure_delete, checkpoint).
+        backend.close()
+        for path in db.path.parent.iterdir():
+            assert USER.encode() not in path.read_bytes(), path.name
 
 
-def test_delete_reaches_tables_added_later(db: Path, keys: KeyRing) -> None:
+def test_delete_reaches_tables_added_later(db: Target, keys: KeyRing) -> None:
     """A table that another part of voicegw adds with a ``session`` column is covered too."""
-    store = PrivacyStore(db, keys)
+    store = PrivacyStore(db.open(), keys)
     with store.tx() as c:
         c.execute("CREATE TABLE handoffs (session TEXT NOT NULL, note TEXT)")
         c.execute("INSERT INTO handoffs VALUES (?, 'asked for a person')", (USER,))
@@ -129,8 +137,8 @@ def test_delete_reaches_tables_added_later(db: Path, keys: KeyRing) -> None:
     store.close()
 
 
-def test_deleting_an_unknown_user_changes_nothing(db: Path, keys: KeyRing) -> None:
-    store = PrivacyStore(db, keys)
+def test_deleting_an_unknown_user_changes_nothing(db: Target, keys: KeyRing) -> None:
+    store = PrivacyStore(db.open(), keys)
     before = _every_value(store, keys)
     counts = delete_user(store, "nobody-at-all", ADMIN)
     assert not any(counts.values())
@@ -141,8 +149,8 @@ def test_deleting_an_unknown_user_changes_nothing(db: Path, keys: KeyRing) -> No
     store.close()
 
 
-def test_export_of_a_fresh_database_is_empty(tmp_path: Path, keys: KeyRing) -> None:
-    store = PrivacyStore(tmp_path / "voicegw.db", keys)  # no backend tables: an external skill server
+def test_export_of_a_fresh_database_is_empty(target: Target, keys: KeyRing) -> None:
+    store = PrivacyStore(target.open(), keys)  # no backend tables: an external skill server
     data = export_user(store, USER)
     assert "orders" not in data and data["contacts"] == [] and data["audit"] == []
     store.close()

@@ -4,26 +4,25 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
-
 import pytest
 
-from voicegw.analytics.records import window
+from tests.unit.db_support import Target, target  # noqa: F401  (the fixture)
+from voicegw.analytics.records import read_exposures, read_turns, window
 from voicegw.analytics.report import build_report
 from voicegw.nlu.types import IntentName
 from voicegw.privacy.audit import DEV_ACTOR
 from voicegw.privacy.crypto import KeyRing, new_key
 from voicegw.privacy.store import PrivacyStore
 from voicegw.privacy.subject import delete_user
-from voicegw.turn import IntentOut, LineOut, ReadingOut, TurnResult
+from voicegw.turn import ExposureOut, IntentOut, LineOut, ReadingOut, ReplyOut, TurnResult
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=timezone.utc)
 LINE = LineOut(item_id="shrimp_burger", name="새우버거", quantity=1, unit_price=5700)
 
 
 @pytest.fixture
-def store(tmp_path: Path):
-    s = PrivacyStore(tmp_path / "voicegw.db", KeyRing([new_key()], "test"))
+def store(target: Target):
+    s = PrivacyStore(target.open(), KeyRing([new_key()], "test"))
     yield s
     s.close()
 
@@ -117,3 +116,25 @@ def test_unmatched_utterances_are_grouped_with_a_suggestion(store: PrivacyStore)
     assert rollup["unmatched_total"] == 5
     top = rollup["unmatched"][0]
     assert top["size"] == 4 and top["suggestion"]["action"] == "add_faq" and "화장실" in top["label"]
+
+
+def test_the_records_reader_pseudonymises_clamps_to_retention_and_filters(store: PrivacyStore) -> None:
+    heard = ExposureOut(experiment="upsell", phase="p1", variant="b")
+    for session, minutes, channel in (("cust-a", 60, "voice"), ("cust-a", 50, "text"), ("cust-b", 40, "text"),
+                                      ("ancient", 31 * 24 * 60, "text")):
+        result = TurnResult(status="ok", session=session, store="burger-ko", language="ko", transcript="새우버거",
+                            intent=IntentOut(name=IntentName.ORDER_ADD, confidence=0.5), lines=[LINE],
+                            handoff=session == "cust-b", timings_ms={"total": 800},
+                            reply=ReplyOut(text="네", kind="added", experiment=heard))
+        store.log_turn(result, channel, now=NOW - timedelta(minutes=minutes))
+    w = window(30, now=NOW)
+    turns = read_turns(store, w)
+    assert [(t.channel, t.added, t.handoff, t.latency_ms, t.confidence) for t in turns] == [
+        ("voice", 1, False, 800, 0.5), ("text", 1, False, 800, 0.5), ("text", 1, True, 800, 0.5)]
+    a, a_again, b = (t.session for t in turns)
+    assert a == a_again != b and a.startswith("u-") and "cust" not in a + b  # pseudonyms, stable per session
+    assert [t.channel for t in read_turns(store, window(30, now=NOW, channel="voice"))] == ["voice"]
+    assert read_turns(store, window(30, now=NOW, store="cafe-ko")) == []
+    exposures = read_exposures(store, w, "upsell")
+    assert [(e.session, e.variant) for e in exposures] == [(a, "b"), (b, "b")]  # once per session and phase
+    assert read_exposures(store, w, "another") == []

@@ -8,11 +8,11 @@ are gone from the tables (privacy/subject.py), so every later report is without 
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from voicegw.db import Connection
 from voicegw.privacy.audit import pseudonym
 from voicegw.privacy.store import PrivacyStore, iso, utcnow
 
@@ -118,8 +118,9 @@ def _where(w: Window, column: str) -> tuple[str, list[str]]:
 class _Pseudonyms:
     """Session id -> pseudonym, each computed once per read."""
 
-    def __init__(self, c: sqlite3.Connection) -> None:
-        self._c, self._seen = c, {}
+    def __init__(self, c: Connection) -> None:
+        self._c = c
+        self._seen: dict[str, str] = {}
 
     def __call__(self, session: str) -> str:
         if session not in self._seen:

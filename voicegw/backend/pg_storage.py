@@ -29,6 +29,7 @@ from voicegw.backend.skill import Channel
 from voicegw.backend.storage import REPLY_RETENTION, SessionTurn, TurnReply, dump_lines, faq_from_row, load_lines, now_iso
 from voicegw.dialogue.cart import Cart
 from voicegw.dialogue.state import DialogueState
+from voicegw.db.postgres import without_password
 from voicegw.errors import BackendError
 from voicegw.nlu.types import OrderLine
 
@@ -97,12 +98,13 @@ class PostgresStorage:
     """``Storage`` on a PostgreSQL database named by a ``postgresql://`` URL (blocking calls)."""
 
     def __init__(self, url: str, *, max_connections: int = 8) -> None:
+        self._pool = ConnectionPool(url, min_size=1, max_size=max_connections, open=False, timeout=10,
+                                    kwargs={"row_factory": dict_row, "autocommit": False})
         try:
-            self._pool = ConnectionPool(url, min_size=1, max_size=max_connections, open=True, timeout=10,
-                                        kwargs={"row_factory": dict_row, "autocommit": False})
-            self._pool.wait(timeout=10)
-        except (psycopg.Error, Exception) as err:  # psycopg_pool.PoolTimeout is not a psycopg.Error
-            raise BackendError("storage_failed", f"cannot reach PostgreSQL: {_without_password(err)}") from err
+            self._pool.open(wait=True, timeout=10)
+        except psycopg.Error as err:  # the pool's timeout is one too
+            self._pool.close()  # else its workers would go on trying to connect
+            raise BackendError("storage_failed", f"cannot reach PostgreSQL: {without_password(err)}") from err
         self._migrate()
 
     def close(self) -> None:
@@ -302,11 +304,3 @@ def _order(c: psycopg.Connection, row: dict[str, Any]) -> StoredOrder:
     return StoredOrder(**{k: v for k, v in row.items() if k != "seq"},
                        lines=tuple(OrderLine.model_validate({**r, "options": json.loads(r["options"])}) for r in lines))
 
-
-def _without_password(err: BaseException) -> str:
-    """An error message with any ``password=...`` or URL credentials left out (they end up in logs)."""
-    import re
-
-    text = str(err)
-    text = re.sub(r"(password=)\S+", r"\1***", text)
-    return re.sub(r"(://[^:/@\s]+:)[^@\s]+@", r"\1***@", text)

@@ -56,7 +56,7 @@ def add_admin_routes(app: web.Application) -> None:
 
 
 def purge_ctx(settings: Settings) -> Callable[[web.Application], AsyncIterator[None]]:
-    """Opens the privacy store (the gateway's SQLite file, the data keys) into ``app[PRIVACY]`` and
+    """Opens the privacy store (the gateway's database, the data keys) into ``app[PRIVACY]`` and
     deletes what is due at start and then every ``privacy.purge_interval_s``."""
 
     async def ctx(app: web.Application) -> AsyncIterator[None]:
@@ -64,7 +64,7 @@ def purge_ctx(settings: Settings) -> Callable[[web.Application], AsyncIterator[N
         if state is None:
             raise RuntimeError("add_admin_routes(app) must run before the app starts")
         keys = await asyncio.to_thread(load_keys, settings)
-        state.store = await asyncio.to_thread(PrivacyStore, settings.database_path, keys)
+        state.store = await asyncio.to_thread(PrivacyStore.from_settings, settings, keys)
         state.settings = settings
         task = asyncio.create_task(_purge_forever(state.store, settings))
         try:

@@ -13,6 +13,7 @@ from voicegw.asr.engine import Transcriber, TranscriberPool, warm_up
 from voicegw.asr.loader import load_transcriber, local_part
 from voicegw.backend.client import SkillClient, backend_headers
 from voicegw.backend.embedded import EmbeddedBackend
+from voicegw.db import database_url
 from voicegw.errors import ModelError
 from voicegw.gateway import admin_routes, auth, limits, routes
 from voicegw.gateway.asr_routes import add_asr_routes
@@ -48,7 +49,7 @@ def create_app(
     def count_error(code: str) -> None:
         services.metrics.errors.labels(code).inc()
 
-    gate = auth.Gatekeeper(auth.KeyStore(settings.database_path), settings.auth, settings.server.host)
+    gate = auth.Gatekeeper(auth.KeyStore.from_settings(settings), settings.auth, settings.server.host)
     tokens = StreamTokens(settings.stream.token_ttl_s)
     limiter = limits.RateLimiter(settings.auth.rate_per_minute, settings.auth.rate_burst)
     # Outermost first: the body deadline runs from the first moment; CORS headers go on every
@@ -88,9 +89,9 @@ async def _backend_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = services.settings
     url, headers = settings.backend.url, backend_headers(settings)
     if url is None:
-        services.embedded = EmbeddedBackend(settings.database_path, services.menus)
+        services.embedded = EmbeddedBackend(settings.database_path, services.menus, database_url=database_url(settings))
         url, headers = await services.embedded.start(), services.embedded.headers
-        log.info("reference skill server (SQLite %s) listening at %s for this process only", settings.database_path, url)
+        log.info("reference skill server (%s) listening at %s for this process only", services.embedded.where, url)
     services.backend = SkillClient(url, timeout_s=settings.backend.timeout_s, headers=headers)
     await services.backend.open()
     # Match questions against the backend's FAQ (operator edits included), refreshed in place.

@@ -7,10 +7,10 @@ is enough here: slow password hashes (bcrypt, argon2) exist to make guessing *lo
 passwords* expensive; a 256-bit random secret cannot be guessed at any hash speed, and a fast
 hash keeps the per-request check in microseconds.
 
-Keys live in their own ``api_keys`` table of the gateway's SQLite file
-(``Settings.database_path``), created by this module rather than by the backend's migrations:
-the gateway checks keys even when the order backend is external, so access control does not
-depend on the backend's schema.
+Keys live in their own ``api_keys`` table of the gateway's database (the SQLite file
+``Settings.database_path``, or PostgreSQL when ``database.url`` names one, ``voicegw/db``),
+created by this module rather than by the backend's migrations: the gateway checks keys even when
+the order backend is external, so access control does not depend on the backend's schema.
 
 Development mode: with ``auth.dev_mode: auto``, a loopback server host and no unrevoked key,
 requests need no key and run as the ``dev`` client with every scope; it ends by itself as soon
@@ -26,7 +26,7 @@ import ipaddress
 import logging
 import re
 import secrets
-import sqlite3
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -37,12 +37,12 @@ from typing import get_args
 
 from aiohttp import web
 
-from voicegw.database import owner_only
+from voicegw.db import Connection, Database, DatabaseError, open_database_url, open_path_or_database
 from voicegw.errors import VoicegwError
 from voicegw.gateway.errors import error_response
 from voicegw.gateway.scopes import CLIENT, ROLE_SCOPES, ROUTE_SCOPES, TOKEN_ROUTES, Client, Role, Scope
 from voicegw.gateway.stream_tokens import DEV_KEY, StreamTokens, TokenError
-from voicegw.settings import AuthSettings
+from voicegw.settings import AuthSettings, Settings
 
 log = logging.getLogger(__name__)
 
@@ -128,28 +128,58 @@ CREATE TABLE IF NOT EXISTS api_keys (
 
 
 class KeyStore:
-    """The ``api_keys`` table (blocking calls; the middleware uses them through a thread)."""
+    """The ``api_keys`` table (blocking calls; the middleware uses them through a thread).
 
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
+    ``database``: a ``Database`` (closed with the store), the path of a SQLite file, or a function
+    that opens one. It is opened at first use, not here: building the app touches no database,
+    and a database down at start is a 503 that the next request retries, not a crash.
+    """
+
+    def __init__(self, database: Database | str | Path | Callable[[], Database]) -> None:
+        if isinstance(database, (str, Path)) or hasattr(database, "tx"):
+            given = database
+            self._open: Callable[[], Database] = lambda: open_path_or_database(given)  # type: ignore[arg-type]
+        else:
+            self._open = database
+        self._db: Database | None = None
+        self._opening = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> KeyStore:
+        """On the database ``database.url`` names, else the SQLite file in ``data_dir``."""
+        return cls(lambda: open_database_url(settings))
+
+    def close(self) -> None:
+        with self._opening:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+    def _database(self) -> Database:
+        with self._opening:
+            if self._db is None:
+                db = self._open()
+                try:
+                    with db.tx() as c:
+                        c.lock("migrate", "api_keys")  # two processes' first use, one CREATE
+                        c.execute(_SCHEMA)
+                except BaseException:
+                    db.close()
+                    raise
+                self._db = db
+            return self._db
 
     @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
+    def _connect(self, write: bool = True) -> Iterator[Connection]:
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
-            owner_only(self.path)
-        except (OSError, sqlite3.Error) as err:
-            raise AuthError("key_store_failed", f"cannot open the key store {self.path}: {err}", http_status=503) from err
+            db = self._database()
+        except (OSError, DatabaseError) as err:
+            raise AuthError("key_store_failed", f"cannot open the key store: {err}", http_status=503) from err
         try:
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")  # readers never wait for the backend's writes
-            conn.execute(_SCHEMA)
-            yield conn
-        except sqlite3.Error as err:
-            raise AuthError("key_store_failed", f"the key store {self.path} failed: {err}", http_status=503) from err
-        finally:
-            conn.close()
+            with db.tx() if write else db.read() as c:
+                yield c
+        except DatabaseError as err:
+            raise AuthError("key_store_failed", f"the key store failed: {err}", http_status=503) from err
 
     def create(self, name: str, role: Role) -> tuple[ApiKey, str]:
         """A new key and its token; the token is never stored or shown again."""
@@ -169,7 +199,7 @@ class KeyStore:
 
     def list(self) -> list[ApiKey]:
         """Every key, revoked ones included, oldest first."""
-        with self._connect() as c:
+        with self._connect(write=False) as c:
             return [ApiKey(**dict(row)) for row in c.execute("SELECT * FROM api_keys ORDER BY created_at, id")]
 
     def revoke(self, key_id: str) -> ApiKey:
@@ -183,7 +213,7 @@ class KeyStore:
 
     def sync(self, used: Mapping[str, str]) -> list[ApiKey]:
         """Record when keys were last used, then read them all (one round trip per cache refresh)."""
-        with self._connect() as c:
+        with self._connect(write=bool(used)) as c:
             if used:
                 c.executemany("UPDATE api_keys SET last_used_at = ? WHERE id = ?", [(t, k) for k, t in used.items()])
             return [ApiKey(**dict(row)) for row in c.execute("SELECT * FROM api_keys")]
@@ -343,6 +373,8 @@ async def gate_ctx(app: web.Application) -> AsyncIterator[None]:
         await gate.flush()
     except AuthError as err:
         log.warning("last-used times of API keys not written: %s", err.message)
+    finally:
+        await asyncio.to_thread(gate.store.close)
 
 
 def route_key(method: str, canonical: str) -> tuple[str, str]:

@@ -1,8 +1,9 @@
 """The audit log: who read, exported or deleted whose personal data, and when.
 
-Rows are only ever added. Triggers (store.py) abort any UPDATE, and any DELETE except the
-retention purge's, which names its cutoff in ``audit_purge`` inside its own transaction; the
-triggers stop the application and careless hands, not someone who owns the database file.
+Rows are only ever added. Triggers (schema.py; SQLite and PostgreSQL alike) abort any UPDATE,
+and any DELETE except the retention purge's, which names its cutoff in ``audit_purge`` inside its
+own transaction (on PostgreSQL, no other transaction sees that row); the triggers stop the
+application and careless hands, not someone who owns the database.
 
 The subject is written as a keyed pseudonym of the user id (HMAC-SHA256 with a random salt kept
 in the database), never the id itself: deleting a user leaves no row that names them, while
@@ -14,11 +15,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from voicegw.db import Connection
 from voicegw.privacy.store import PrivacyStore, iso, utcnow
 
 
@@ -54,21 +55,21 @@ class AuditEntry:
     detail: dict[str, Any]
 
 
-def pseudonym(c: sqlite3.Connection, user: str) -> str:
-    salt = c.execute("SELECT value FROM privacy_meta WHERE name = 'pseudonym_salt'").fetchone()[0]
+def pseudonym(c: Connection, user: str) -> str:
+    salt = bytes(c.execute("SELECT value FROM privacy_meta WHERE name = 'pseudonym_salt'").fetchone()[0])
     return "u-" + hmac.new(salt, user.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
 
 
 def record(
-    c: sqlite3.Connection, actor: Actor, action: str, user: str | None = None,
+    c: Connection, actor: Actor, action: str, user: str | None = None,
     detail: dict[str, Any] | None = None, now: datetime | None = None,
 ) -> int:
     """Append one row on an open transaction (so the audited change and its row commit together)."""
     subject = None if user is None else pseudonym(c, user)
-    return c.execute(
+    return c.insert(
         "INSERT INTO audit_log (at, actor, role, action, subject, detail) VALUES (?, ?, ?, ?, ?, ?)",
         (iso(now or utcnow()), actor.name, actor.role, action, subject, json.dumps(detail or {}, ensure_ascii=False)),
-    ).lastrowid
+    )
 
 
 def audit(

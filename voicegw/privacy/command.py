@@ -1,5 +1,6 @@
 """``voicegw purge`` and ``voicegw privacy export|delete|rotate-key``: the operator's side of
-retention, a user's rights and key rotation, on the gateway's SQLite file."""
+retention, a user's rights and key rotation, on the gateway's database (``database.url``'s
+PostgreSQL, else the SQLite file)."""
 
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ def _actor() -> Actor:
 
 
 def open_store(settings: Settings, keys: KeyRing | None = None) -> PrivacyStore:
-    return PrivacyStore(settings.database_path, keys or load_keys(settings))
+    return PrivacyStore.from_settings(settings, keys or load_keys(settings))
 
 
 def run_purge(args: argparse.Namespace, settings: Settings) -> int:

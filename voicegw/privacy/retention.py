@@ -41,6 +41,7 @@ def purge(privacy: PrivacyStore, retention: RetentionSettings, now: datetime | N
         return iso(now - timedelta(days=days))
 
     with privacy.tx() as c:
+        c.lock("purge")  # gateways sharing a PostgreSQL database purge one at a time, not into each other
         counts = {
             "audio": c.execute(
                 "DELETE FROM retained_audio WHERE expires_at <= ? OR created_at < ?", (at, cutoff(retention.audio_days))
@@ -52,10 +53,10 @@ def purge(privacy: PrivacyStore, retention: RetentionSettings, now: datetime | N
                 "DELETE FROM contacts WHERE expires_at <= ? OR created_at < ?", (at, cutoff(retention.contact_days))
             ).rowcount,
         }
-        if c.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'carts'").fetchone():
+        if c.has_table("carts"):  # the reference skill server's, when it shares this database
             counts["carts"] = c.execute("DELETE FROM carts WHERE updated_at < ?", (cutoff(retention.transcripts_days),)).rowcount
         counts["replies"] = 0
-        if c.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'turn_replies'").fetchone():
+        if c.has_table("turn_replies"):
             counts["replies"] = c.execute("DELETE FROM turn_replies WHERE created_at < ?",
                                           (iso(now - REPLY_RETENTION),)).rowcount
         events = cutoff(retention.events_days)
@@ -65,7 +66,7 @@ def purge(privacy: PrivacyStore, retention: RetentionSettings, now: datetime | N
             (events, events),
         ).rowcount
         # The audit log's delete trigger lets rows go only below the cutoff named here, and only
-        # inside this transaction.
+        # inside this transaction (uncommitted, the row is seen by no other).
         c.execute("INSERT INTO audit_purge (before) VALUES (?)", (cutoff(retention.audit_days),))
         counts["audit"] = c.execute("DELETE FROM audit_log WHERE at < ?", (cutoff(retention.audit_days),)).rowcount
         c.execute("DELETE FROM audit_purge")

@@ -1,7 +1,9 @@
 """A user's rights over their data: export everything kept about them, or delete it.
 
 The user is the session id (Open Builder's user.id). Every table with a ``session`` column is
-searched, so a table added later is exported and deleted without being listed here.
+searched (found in the database's catalogue, SQLite or PostgreSQL), so a table added later is
+exported and deleted without being listed here; that includes the reference skill server's carts,
+orders and turn replies wherever they share the database.
 
 Deletion removes the user's rows everywhere, except that submitted orders are business records
 (sales totals, tax): they are kept with the user detached (session set to ``erased``, the
@@ -13,9 +15,9 @@ pseudonym (audit.py), and the delete itself is audited.
 from __future__ import annotations
 
 import json
-import sqlite3
 from typing import Any
 
+from voicegw.db import Connection, Row
 from voicegw.privacy.audit import Actor, entries, record
 from voicegw.privacy.store import PrivacyStore
 
@@ -26,18 +28,22 @@ ERASED = "erased"
 _SPECIAL = {"orders", "carts", "contacts", "retained_audio"}
 
 
-def _session_tables(c: sqlite3.Connection) -> list[str]:
+def _session_tables(c: Connection) -> list[str]:
     """Tables with a ``session`` column; those others refer to (consents) last, so a delete
     reaches the referring rows (contacts, audio) itself rather than through a cascade."""
-    tables = [r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
-    tables = [t for t in tables if any(col["name"] == "session" for col in c.execute(f'PRAGMA table_info("{t}")'))]
-    referred = {fk["table"] for t in tables for fk in c.execute(f'PRAGMA foreign_key_list("{t}")')}
+    tables = [t for t in c.tables() if "session" in c.columns(t)]
+    referred = {r for t in tables for r in c.foreign_keys(t)}
     return sorted(tables, key=lambda t: t in referred)
 
 
-def _plain(row: sqlite3.Row) -> dict[str, Any]:
+def _in_order(c: Connection, table: str) -> str:
+    """The order rows were written in: by ``id`` where the table has one."""
+    return '"id"' if "id" in c.columns(table) else c.row_id
+
+
+def _plain(row: Row) -> dict[str, Any]:
     """A row without its encrypted or binary columns."""
-    return {k: row[k] for k in row.keys() if not isinstance(row[k], bytes) and not k.endswith("_enc")}
+    return {k: row[k] for k in row.keys() if not isinstance(row[k], (bytes, memoryview)) and not k.endswith("_enc")}
 
 
 def export_user(privacy: PrivacyStore, user: str) -> dict[str, Any]:
@@ -56,7 +62,8 @@ def export_user(privacy: PrivacyStore, user: str) -> dict[str, Any]:
         out["retained_audio"] = [_plain(r) for r in c.execute("SELECT * FROM retained_audio WHERE session = ? ORDER BY id", (user,))]
         for table in tables:
             if table not in _SPECIAL:
-                out[table] = [_plain(r) for r in c.execute(f'SELECT * FROM "{table}" WHERE session = ? ORDER BY rowid', (user,))]
+                out[table] = [_plain(r) for r in c.execute(
+                    f'SELECT * FROM "{table}" WHERE session = ? ORDER BY {_in_order(c, table)}', (user,))]
     out["contacts"] = [
         {"order_id": ct.order_id, "store": ct.store, "phone": ct.phone, "address": ct.address,
          "created_at": ct.created_at, "expires_at": ct.expires_at}
@@ -69,7 +76,7 @@ def export_user(privacy: PrivacyStore, user: str) -> dict[str, Any]:
     return out
 
 
-def _order(c: sqlite3.Connection, row: sqlite3.Row) -> dict[str, Any]:
+def _order(c: Connection, row: Row) -> dict[str, Any]:
     order = {k: row[k] for k in row.keys() if k not in ("seq", "idempotency_key")}
     lines = c.execute("SELECT * FROM order_lines WHERE order_id = ? ORDER BY position", (row["id"],)).fetchall()
     order["lines"] = [{**dict(r), "options": json.loads(r["options"])} for r in lines]
@@ -81,6 +88,7 @@ def delete_user(privacy: PrivacyStore, user: str, actor: Actor) -> dict[str, int
     transaction; rows affected per table."""
     counts: dict[str, int] = {}
     with privacy.tx() as c:
+        c.lock("privacy", user)  # the user's writes in flight land before, or after and alone
         for table in _session_tables(c):
             if table == "orders":
                 counts["orders_detached"] = c.execute(
@@ -89,8 +97,5 @@ def delete_user(privacy: PrivacyStore, user: str, actor: Actor) -> dict[str, int
             else:
                 counts[table] = c.execute(f'DELETE FROM "{table}" WHERE session = ?', (user,)).rowcount
         record(c, actor, "user.delete", user, {k: v for k, v in counts.items() if v})
-    # Old page images in the write-ahead log would still hold the deleted rows: fold them into the
-    # file (where secure_delete has zeroed them) and empty the log, as far as readers allow.
-    with privacy.read() as c:
-        c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    privacy.checkpoint()  # SQLite: the write-ahead log's old pages still hold the deleted rows
     return counts

@@ -203,8 +203,10 @@ async def local_gateway(settings: Settings, *, with_model: bool, ready_timeout_s
 
     with tempfile.TemporaryDirectory(prefix="voicegw-stories-") as tmp:
         # Every clip of a replay is waited for: it measures understanding, not admission under load.
-        local = settings.model_copy(update={"data_dir": Path(tmp), "backend": settings.backend.model_copy(update={"url": None}),
-                                            "asr": settings.asr.model_copy(update={"deadline_s": None})})
+        throwaway = {"data_dir": Path(tmp), "backend": settings.backend.model_copy(update={"url": None}),
+                     "asr": settings.asr.model_copy(update={"deadline_s": None}),
+                     "database": settings.database.model_copy(update={"url": None})}  # never database.url's
+        local = settings.model_copy(update=throwaway)
         app = create_app(local, transcriber=None if with_model else _NoSpeechModel())
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
