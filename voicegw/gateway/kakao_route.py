@@ -49,12 +49,21 @@ class _Background:
     """Turns and callbacks that outlive their request: finished (not cut) at shutdown."""
 
     def __init__(self) -> None:
-        self.tasks: set[asyncio.Task] = set()
+        self.tasks: set[asyncio.Future] = set()
         self.http: aiohttp.ClientSession | None = None
 
-    def keep(self, task: asyncio.Task) -> None:
+    def keep(self, task: asyncio.Future) -> None:
         self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Future) -> None:
+        self.tasks.discard(task)
+        # A turn answered "busy" fails with nobody waiting for it: say so in the log.
+        err = None if task.cancelled() else task.exception()
+        if isinstance(err, VoicegwError):
+            log.warning("a kakao turn failed after its answer was sent: %s", err.code)
+        elif err is not None:
+            log.error("a kakao turn failed after its answer was sent", exc_info=err)
 
 
 BACKGROUND = web.AppKey("kakao_background", _Background)
