@@ -371,6 +371,7 @@ def _turn_result(
         handoff=bool(data.get("handoff", False)),
         sentiment=understanding.sentiment,
         timings_ms=timings,
+        replayed=data.get("replayed") is True,
     )
 
 

@@ -91,6 +91,8 @@ class TurnResult(BaseModel):
     timings_ms: dict[str, int] = Field(default_factory=dict)
     readings: list[ReadingOut] = Field(default_factory=list)
     """Voice turns: what else Whisper heard, best first (empty for typed turns)."""
+    replayed: bool = False
+    """The answer given before to this Idempotency-Key, sent again: nothing was applied this time."""
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json")

@@ -292,12 +292,15 @@ async def test_a_retried_add_is_applied_once_and_a_reused_key_is_409(client, set
     first = await (await client.post("/v1/text/orders", json=body, headers=headers)).json()
     again = await (await client.post("/v1/text/orders", json=body, headers=headers)).json()
     assert [l["quantity"] for l in again["cart"]["lines"]] == [2] and again["reply"] == first["reply"]
+    assert (first["replayed"], again["replayed"]) == (False, True)
     other = await client.post("/v1/text/orders", json={**body, "text": "아메리카노 한 잔"}, headers=headers)
     assert other.status == 409 and (await other.json())["error"]["code"] == "idempotency_key_reused"
     with sqlite3.connect(settings.database_path) as db:
         (lines,) = db.execute("SELECT lines FROM carts WHERE session = 'r1'").fetchone()
     assert [l["quantity"] for l in json.loads(lines)] == [2]
     assert "카페라떼 두 잔" not in lines  # the customer's words are not kept in the cart
+    with sqlite3.connect(settings.database_path) as db:  # the chat-log report counts the turn once
+        assert db.execute("SELECT COUNT(*) FROM turn_log WHERE session = 'r1'").fetchone() == (1,)
 
 
 async def test_idempotent_confirm_stores_one_order(client, settings) -> None:

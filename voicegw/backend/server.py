@@ -221,7 +221,7 @@ def _run_turn(storage: Storage, t: Turn) -> str:
             if not hmac.compare_digest(first.digest, t.digest):
                 raise RequestError("idempotency_key_reused",
                                    "this Idempotency-Key was used for another request in this session", http_status=409)
-            return first.response
+            return _replayed(first.response)
         cart = turn.cart or Cart(currency=t.menu.currency)
         last_order_id = turn.last_order_id() if u.intent.name is IntentName.ORDER_STATUS and not cart.lines else None
         outcome = apply_turn(cart, u, language=language, state=turn.state, menu=t.menu, faq_answer=faq_answer,
@@ -237,6 +237,13 @@ def _run_turn(storage: Storage, t: Turn) -> str:
         if t.key is not None:
             turn.save_reply(t.key, t.digest, response)
         return response
+
+
+def _replayed(response: str) -> str:
+    """A stored answer, marked as given before: the gateway logs the turn once, not per retry."""
+    body = json.loads(response)
+    body.setdefault("data", {})["replayed"] = True
+    return json.dumps(body, ensure_ascii=False)
 
 
 # --- operator endpoints ------------------------------------------------------------------

@@ -55,7 +55,7 @@ async def log_turn(request: web.Request, result: TurnResult, channel: str) -> No
     store is open; a streamed utterance is a voice turn there."""
     _services(request).metrics.turns.labels(channel, result.status).inc()
     privacy = request.app[PRIVACY].store
-    if privacy is not None:
+    if privacy is not None and not result.replayed:  # a retry's answer was logged the first time
         await asyncio.to_thread(privacy.log_turn, result, "voice" if channel == "stream" else channel)
 
 
