@@ -75,11 +75,12 @@ def raw_whisper_ms(clips: list[dict], repeats: int, settings: Settings) -> dict[
     return timings
 
 
-def start_gateway(data_dir: Path) -> tuple[subprocess.Popen, str]:
+def start_gateway(data_dir: Path, env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
+    """`voicegw serve` on a free loopback port over ``data_dir`` (``env``: more settings), once ready."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    env = {**os.environ, "VOICEGW_DATA_DIR": str(data_dir), "VOICEGW_MENUS_DIR": str(ROOT / "menus")}
+    env = {**os.environ, "VOICEGW_DATA_DIR": str(data_dir), "VOICEGW_MENUS_DIR": str(ROOT / "menus"), **(env or {})}
     process = subprocess.Popen(
         [sys.executable, "-m", "voicegw.cli", "serve", "--port", str(port)],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

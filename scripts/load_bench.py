@@ -18,10 +18,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,6 +35,8 @@ from voicegw.asr.device import choose_device, detect_cuda_devices  # noqa: E402
 from voicegw.asr.models import resolve_model  # noqa: E402
 from voicegw.nlu.loader import load_menus  # noqa: E402
 from voicegw.settings import Settings  # noqa: E402
+
+from bench import rss_mb, start_gateway  # noqa: E402  (scripts/bench.py, beside this one)
 
 MANIFEST = ROOT / "audio_fixtures" / "coffee-orders" / "manifest.jsonl"
 
@@ -66,25 +65,6 @@ def raw_loop(clips: list[dict], settings: Settings) -> float:
                                        initial_prompt=prompt, hotwords=hotwords, condition_on_previous_text=False)
         _ = [s.text for s in segments]
     return len(audio) / (time.perf_counter() - started)
-
-
-def start_gateway(data_dir: Path, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    full_env = {**os.environ, "VOICEGW_DATA_DIR": str(data_dir), "VOICEGW_MENUS_DIR": str(ROOT / "menus"), **env}
-    process = subprocess.Popen([sys.executable, "-m", "voicegw.cli", "serve", "--port", str(port)],
-                               cwd=ROOT, env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(600):
-        try:
-            with urllib.request.urlopen(base + "/readyz", timeout=2) as response:
-                if response.status == 200:
-                    return process, base
-        except OSError:
-            time.sleep(0.3)
-    process.kill()
-    raise SystemExit("the gateway did not become ready")
 
 
 def post(base: str, clip: dict, session: str) -> tuple[float, int]:
@@ -118,13 +98,6 @@ def run_level(bases: list[str], clips: list[dict], clients: int, requests: int, 
         "p50_ms": statistics.median(latencies), "p95_ms": latencies[min(len(latencies) - 1, round(0.95 * (len(latencies) - 1)))],
         "refused_503": sum(r for _, r in results),
     }
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def main() -> int:

@@ -10,12 +10,13 @@ from collections.abc import Callable
 from datetime import datetime, time, timezone
 from pathlib import Path
 
-from voicegw.analytics.records import CHANNELS, window
+from voicegw.analytics.records import CHANNELS, read_exposures, read_turns, window
 from voicegw.analytics.render_html import render_html
 from voicegw.analytics.render_text import render_experiment, render_text
 from voicegw.analytics.report import build_report
 from voicegw.errors import RequestError
 from voicegw.experiments.config import load_experiments
+from voicegw.experiments.results import experiment_results
 from voicegw.nlu.loader import load_menus
 from voicegw.privacy.command import open_store
 from voicegw.settings import Settings
@@ -87,9 +88,6 @@ def run_experiments(args: argparse.Namespace, settings: Settings) -> int:
     if experiment is None:
         print(f"voicegw: no experiment {args.id!r} (known: {', '.join(experiments) or 'none'})", file=sys.stderr)
         return 2
-    from voicegw.analytics.records import read_exposures, read_turns
-    from voicegw.experiments.results import experiment_results
-
     w = window(settings.privacy.retention.transcripts_days)
     store = open_store(settings)
     try:

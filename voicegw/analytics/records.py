@@ -8,7 +8,6 @@ are gone from the tables (privacy/subject.py), so every later report is without 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -127,10 +126,3 @@ class _Pseudonyms:
             self._seen[session] = pseudonym(self._c, session)
         return self._seen[session]
 
-
-def days(w: Window) -> Iterator[str]:
-    """The UTC days of the window, first to last (YYYY-MM-DD)."""
-    day, last = datetime.fromisoformat(w.since).date(), datetime.fromisoformat(w.until).date()
-    while day <= last:
-        yield day.isoformat()
-        day += timedelta(days=1)

@@ -20,6 +20,7 @@ from aiohttp import web
 from voicegw.asr.wire import max_wav_bytes, options_of_json, samples_of_wav, transcript_to_json
 from voicegw.asr.transcript import TranscribeOptions
 from voicegw.errors import AudioError, ModelError, RequestError
+from voicegw.gateway.inputs import read_limited
 from voicegw.gateway.services import SERVICES
 from voicegw.jsonbody import parse_json
 
@@ -66,10 +67,10 @@ async def _read_parts(request: web.Request, max_audio: int) -> tuple[bytes | Non
             if parts > MAX_PARTS:
                 raise RequestError("too_many_parts", f"the body may have at most {MAX_PARTS} parts: 'audio' and 'options'")
             if part.name == "audio" and audio is None:
-                audio = await _read_part(part, max_audio, lambda: AudioError(
+                audio = await read_limited(part, max_audio, lambda: AudioError(
                     "audio_too_large", f"the audio part is larger than {max_audio} bytes", http_status=413))
             elif part.name == "options" and options is None:
-                options = await _read_part(part, MAX_OPTIONS_BYTES, lambda: RequestError(
+                options = await read_limited(part, MAX_OPTIONS_BYTES, lambda: RequestError(
                     "options_too_large", f"the options part is larger than {MAX_OPTIONS_BYTES} bytes", http_status=413))
             else:
                 raise RequestError("unknown_part", f"unexpected part {str(part.name)[:64]!r}: the body has one "
@@ -80,13 +81,3 @@ async def _read_parts(request: web.Request, max_audio: int) -> tuple[bytes | Non
         raise RequestError("bad_multipart", f"the multipart body could not be read: {err}") from err
     return audio, options
 
-
-async def _read_part(part, max_bytes: int, too_large) -> bytes:  # noqa: ANN001 - aiohttp's BodyPartReader
-    chunks: list[bytes] = []
-    size = 0
-    while chunk := await part.read_chunk(64 * 1024):
-        size += len(chunk)
-        if size > max_bytes:
-            raise too_large()
-        chunks.append(chunk)
-    return b"".join(chunks)

@@ -69,7 +69,7 @@ def _check_declared_length(request: web.Request, max_bytes: int) -> None:
         raise AudioError("audio_too_large", f"the body is {request.content_length} bytes; the limit is {max_bytes}", http_status=413)
 
 
-async def _read_limited(reader, max_bytes: int, too_large: Callable[[], VoicegwError]) -> bytes:
+async def read_limited(reader, max_bytes: int, too_large: Callable[[], VoicegwError]) -> bytes:
     # A multipart part reads with read_chunk(); the request body stream with read(); both end on b"".
     read = reader.read_chunk if hasattr(reader, "read_chunk") else reader.read
     chunks: list[bytes] = []
@@ -107,9 +107,9 @@ async def read_audio_upload(request: web.Request, max_bytes: int, file_field: st
                     raise RequestError("too_many_parts", f"a multipart upload may have at most {MAX_PARTS} parts")
                 if part.name == file_field:
                     content_type = part.headers.get("Content-Type")
-                    audio = await _read_limited(part, max_bytes, _audio_too_large(max_bytes))
+                    audio = await read_limited(part, max_bytes, _audio_too_large(max_bytes))
                 elif part.name:
-                    value = await _read_limited(part, MAX_FIELD_BYTES, _field_too_large(part.name))
+                    value = await read_limited(part, MAX_FIELD_BYTES, _field_too_large(part.name))
                     fields[part.name] = value.decode("utf-8", "replace")
         except (AudioError, RequestError):
             raise
@@ -118,7 +118,7 @@ async def read_audio_upload(request: web.Request, max_bytes: int, file_field: st
         if audio is None:
             raise AudioError("audio_missing", f"the multipart body has no {file_field!r} file part")
         return AudioUpload(audio, content_type, fields)
-    audio = await _read_limited(request.content, max_bytes, _audio_too_large(max_bytes))
+    audio = await read_limited(request.content, max_bytes, _audio_too_large(max_bytes))
     return AudioUpload(audio, request.headers.get("Content-Type"), fields)
 
 
@@ -130,7 +130,7 @@ async def read_json(request: web.Request, model: type[M], max_bytes: int = 64 * 
 
     if request.content_length is not None and request.content_length > max_bytes:
         raise too_large()
-    data = parse_json(await _read_limited(request.content, max_bytes, too_large))
+    data = parse_json(await read_limited(request.content, max_bytes, too_large))
     try:
         return model.model_validate(data)
     except ValidationError as err:
