@@ -10,7 +10,7 @@ Prints per level: clips/s, the ratio to the raw loop's clips/s, p50/p95 latency,
 each server's resident memory; --out writes the table as JSON.
 
     python scripts/load_bench.py [--clients 1,4,8,16] [--requests 32] [--gateways 1|2]
-        [--database-url postgresql://...] [--env VOICEGW_ASR__WORKERS=2 ...] [--out FILE]
+        [--database-url postgresql://...] [--env VOICEGW_ASR__BATCH_SIZE=4 ...] [--out FILE]
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
@@ -25,6 +25,27 @@ def _user_dir(env: str, fallback: str) -> Path:
     return Path(os.environ.get(env) or Path.home() / fallback) / "voicegw"
 
 
+#: ``asr.workers: auto`` on CPU: one recogniser per core, up to this many. On 2 cores, under load,
+#: two recognisers of one thread each read 1.2-1.35 times as many clips as one of two threads
+#: (CTranslate2 gains little from a second thread on one short clip); README, "Scaling out:
+#: throughput on one machine".
+MAX_AUTO_CPU_WORKERS = 4
+#: Batch sizes of ``asr.batch_size: auto``. On 2 CPU cores batches of 2-8 clips decode 1.14-1.29
+#: times faster than one by one on a recogniser of two threads, and no faster on one of one thread;
+#: two recognisers of one thread do better than either, and batching on top of them does worse
+#: (README, "Batched decoding"). 16 on CUDA is a starting point, not measured (no GPU was available).
+CPU_BATCH_SIZE = 1
+CUDA_BATCH_SIZE = 16
+
+
+def available_cores() -> int:
+    """The CPU cores this process may run on (its affinity: a cpuset's cores, not a CPU quota)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 class AsrSettings(BaseModel):
     """Recognition with faster-whisper."""
 
@@ -37,15 +58,23 @@ class AsrSettings(BaseModel):
     compute_type: str = "auto"
     """``auto``: float16 on CUDA, int8 on CPU; any CTranslate2 compute type otherwise."""
     cpu_threads: int = Field(default=0, ge=0)
-    """Threads per transcription on CPU; 0 lets CTranslate2 use every core."""
-    workers: int = Field(default=1, ge=1, le=16)
-    """Transcriptions run at once (threads in the pool, and CTranslate2 workers)."""
+    """Threads per transcription on CPU; 0: the cores shared out among the workers."""
+    workers: Annotated[int, Field(ge=1, le=16)] | Literal["auto"] = "auto"
+    """Transcriptions run at once (threads in the pool, and CTranslate2 workers). ``auto``: on CPU
+    one per core, at most 4; on CUDA one, which decodes batches (``batch_size``)."""
     queue_limit: int = Field(default=16, ge=0)
     """Clips allowed to wait for a worker; beyond that the gateway answers 503 with Retry-After."""
     deadline_s: float | None = Field(default=5.0, gt=0)
     """A clip waits for a busy recogniser only if its transcript is estimated to come within this
     (the clips ahead and its own length times the measured real-time factor); otherwise 503 at once
     with the Retry-After the queue needs. Open Builder gives a skill 5 s. None: up to ``queue_limit``."""
+    batch_size: Annotated[int, Field(ge=1, le=64)] | Literal["auto"] = "auto"
+    """Clips waiting at the same moment decoded in one CTranslate2 call, at most (clips of the
+    same beam size, readings and prompt layout; others wait for the next batch). ``auto``: 1 on
+    CPU, 16 on CUDA (see README, "Batched decoding")."""
+    batch_wait_ms: float = Field(default=20.0, ge=0, le=1000)
+    """How long a clip that arrives at an idle recogniser waits for company before it is decoded
+    with what has come (a busy one never waits: its queue is the company)."""
     beam_size: int = Field(default=5, ge=1, le=10)
     readings: int = Field(default=5, ge=1, le=10)
     """Whisper's best beams weighed against the store's menu before understanding (N-best
@@ -89,6 +118,25 @@ class AsrSettings(BaseModel):
     """When the remote recogniser fails or the breaker is open: ``local`` transcribes with a
     model loaded here at start (``asr.model``); ``none`` fails the turn with 503
     ``asr_unavailable`` and a ``Retry-After``."""
+
+    def workers_on(self, device: str) -> int:
+        """The recognisers run at once on ``device`` (``cpu`` or ``cuda``)."""
+        if self.workers != "auto":
+            return int(self.workers)
+        return 1 if device == "cuda" else min(available_cores(), MAX_AUTO_CPU_WORKERS)
+
+    def threads_per_worker(self, device: str) -> int:
+        """CTranslate2's threads for each recogniser on CPU (``cpu_threads``, else the cores
+        shared out among the workers)."""
+        if self.cpu_threads:
+            return self.cpu_threads
+        return max(1, available_cores() // self.workers_on(device))
+
+    def batch_size_on(self, device: str) -> int:
+        """The batch size in use on ``device`` (``cpu`` or ``cuda``)."""
+        if self.batch_size != "auto":
+            return int(self.batch_size)
+        return CUDA_BATCH_SIZE if device == "cuda" else CPU_BATCH_SIZE
 
     @field_validator("url")
     @classmethod

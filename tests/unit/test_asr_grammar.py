@@ -153,10 +153,11 @@ class _RecordingModel:
 def _decode(model, grammar):  # noqa: ANN001, ANN202
     import numpy as np
 
-    from voicegw.asr.nbest import decode_window
+    from voicegw.asr.nbest import Window, decode_window
 
-    return decode_window(model, np.zeros(16_000, np.float32), language="en", readings=2, beam_size=5,
-                         max_new_tokens=24, grammar=grammar)
+    decoded = decode_window(model, Window(np.zeros(16_000, np.float32), language="en", readings=2, beam_size=5,
+                                          max_new_tokens=24, grammar=grammar))
+    return decoded.whispers, decoded.within_grammar
 
 
 def test_the_grammar_pass_runs_only_when_whispers_best_leaves_the_grammar(tokenizer) -> None:

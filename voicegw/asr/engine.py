@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Hashable, Sequence
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
 from voicegw.asr.device import DeviceChoice
 from voicegw.asr.guards import guard_readings, guard_segments
 from voicegw.asr.hallucinations import bias_words, is_repetition_loop
-from voicegw.asr.nbest import decode_window, fits_one_window
+from voicegw.asr.nbest import Decoded, Window, batch_key, decode_window, decode_windows, fits_one_window
 from voicegw.asr.pool import Saturated, TranscriberPool  # re-exported
 from voicegw.asr.transcript import (  # re-exported: the rest of the code imports them from here
     Reading,
@@ -69,30 +71,52 @@ class WhisperTranscriber:
         self.model_dir = model_dir
         self.multilingual = bool(self._model.model.is_multilingual)
 
+    def batch_key(self, samples: np.ndarray, options: TranscribeOptions) -> Hashable | None:
+        """Clips with the same key are transcribed together by ``transcribe_batch``; None: this
+        clip is transcribed alone (one reading asked for, its language left to Whisper, longer
+        than one window)."""
+        window = self._window(samples, options)
+        return None if window is None else batch_key(self._model, window)
+
+    def transcribe_batch(self, clips: Sequence[tuple[np.ndarray, TranscribeOptions]]) -> list[Transcript]:
+        """The clips' transcripts in one encoder and one decoder call; the clips share a ``batch_key``."""
+        windows = [self._window(samples, options) for samples, options in clips]
+        if any(window is None for window in windows):
+            raise ValueError("transcribe_batch takes clips with a batch_key")
+        decoded = decode_windows(self._model, cast("list[Window]", windows))
+        return [self._heard(samples, options, one) for (samples, options), one in zip(clips, decoded, strict=True)]
+
     def transcribe(self, samples: np.ndarray, options: TranscribeOptions) -> Transcript:
+        window = self._window(samples, options)
+        if window is None:
+            return self._transcribe_in_full(samples, options)
+        return self._heard(samples, options, decode_window(self._model, window))
+
+    def _window(self, samples: np.ndarray, options: TranscribeOptions) -> Window | None:
         language = options.language if self.multilingual else "en"
-        max_new_tokens = max(MIN_NEW_TOKENS, int(TOKENS_PER_SECOND * len(samples) / 16_000))
+        if options.readings <= 1 or language is None or not fits_one_window(samples):
+            return None
+        return Window(samples, language, options.readings, options.beam_size, _max_new_tokens(samples),
+                      options.initial_prompt, options.hotwords, options.grammar)
+
+    def _heard(self, samples: np.ndarray, options: TranscribeOptions, decoded: Decoded) -> Transcript:
+        language = options.language if self.multilingual else "en"
+        assert language is not None  # a window has its language
         bias = bias_words(options.hotwords)
-        if options.readings > 1 and language is not None and fits_one_window(samples):
-            hypotheses, within_grammar = decode_window(
-                self._model,
-                samples,
-                language=language,
-                readings=options.readings,
-                beam_size=options.beam_size,
-                max_new_tokens=max_new_tokens,
-                initial_prompt=options.initial_prompt,
-                hotwords=options.hotwords,
-                grammar=options.grammar,
-            )
-            transcript = guard_readings(hypotheses, language, options.no_speech_threshold, bias, within_grammar)
-            if not (transcript.is_empty and loops(hypotheses)) and not stops_early(hypotheses, samples):
-                return transcript
-            # Asked for five finished beams, the search can settle into a repetition loop that a
-            # search for one result leaves early (espeak Korean: "치즈버거, 세트, 치킨버거, 세트, ...").
-            # A loop is not silence; and Whisper may end its reading before the speech ends (the
-            # last sentence of a 16 s turn), which faster-whisper's own decoding picks up by
-            # decoding again from there: hear the clip that way, fallback included.
+        transcript = guard_readings(decoded.whispers, language, options.no_speech_threshold, bias,
+                                    decoded.within_grammar)
+        if not (transcript.is_empty and loops(decoded.whispers)) and not stops_early(decoded.whispers, samples):
+            return transcript
+        # Asked for five finished beams, the search can settle into a repetition loop that a
+        # search for one result leaves early (espeak Korean: "치즈버거, 세트, 치킨버거, 세트, ...").
+        # A loop is not silence; and Whisper may end its reading before the speech ends (the
+        # last sentence of a 16 s turn), which faster-whisper's own decoding picks up by
+        # decoding again from there: hear the clip that way, fallback included.
+        return self._transcribe_in_full(samples, options)
+
+    def _transcribe_in_full(self, samples: np.ndarray, options: TranscribeOptions) -> Transcript:
+        """faster-whisper's own decoding: window after window, with its temperature fallback."""
+        language = options.language if self.multilingual else "en"
         segments, info = self._model.transcribe(
             samples,
             language=language,
@@ -102,7 +126,7 @@ class WhisperTranscriber:
             no_speech_threshold=options.no_speech_threshold,
             condition_on_previous_text=False,
             vad_filter=False,  # webrtcvad already cut the speech out
-            max_new_tokens=max_new_tokens,
+            max_new_tokens=_max_new_tokens(samples),
         )
         collected = [
             TranscriptSegment(
@@ -114,7 +138,11 @@ class WhisperTranscriber:
             )
             for s in segments
         ]
-        return guard_segments(collected, info.language, options.no_speech_threshold, bias)
+        return guard_segments(collected, info.language, options.no_speech_threshold, bias_words(options.hotwords))
+
+
+def _max_new_tokens(samples: np.ndarray) -> int:
+    return max(MIN_NEW_TOKENS, int(TOKENS_PER_SECOND * len(samples) / 16_000))
 
 
 #: Speech left after the last timestamp of Whisper's best reading from which the reading is

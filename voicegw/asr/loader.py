@@ -30,8 +30,11 @@ def load_local_transcriber(settings: AsrSettings) -> WhisperTranscriber:
     """The Whisper model of ``asr.model`` on this machine, whatever ``asr.url`` says."""
     model_dir = resolve_model(settings.model, settings.models_dir)
     device = choose_device(settings.device, settings.compute_type, detect_cuda_devices())
-    transcriber = WhisperTranscriber(model_dir, device, cpu_threads=settings.cpu_threads, workers=settings.workers)
-    log.info("loaded Whisper model %s on %s (%s)", model_dir, device.device, device.compute_type)
+    workers = settings.workers_on(device.device)
+    threads = settings.threads_per_worker(device.device)
+    transcriber = WhisperTranscriber(model_dir, device, cpu_threads=threads, workers=workers)
+    log.info("loaded Whisper model %s on %s (%s), %d worker(s)%s", model_dir, device.device, device.compute_type,
+             workers, f" of {threads} thread(s)" if device.device == "cpu" else "")
     return transcriber
 
 

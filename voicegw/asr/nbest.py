@@ -9,12 +9,17 @@ faster-whisper makes, asked for ``n`` hypotheses, without its temperature fallba
 make a replayed clip answer differently each time, and the guards drop what the fallback rescues.
 When Whisper's best beam writes a word the store's menu and language do not have, a second search
 over the same encoder output adds the beams that write only those words (``voicegw.asr.grammar``).
+
+Several clips decode in one encoder call and one decoder call (``decode_windows``; the batching
+queue: ``voicegw.asr.batching``): CTranslate2 searches each clip of a batch on its own, so a clip
+reads the same alone or in company (tests/integration/test_batched_decoding.py compares them).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -32,68 +37,137 @@ TIME_PRECISION_S = 0.02
 #: faster-whisper's default: the first timestamp within 1 s of the window start.
 MAX_INITIAL_TIMESTAMP_INDEX = 50
 
+Hypotheses = list[list[TranscriptSegment]]
+
+
+@dataclass(frozen=True)
+class Window:
+    """What one clip (at most one window long) is decoded with."""
+
+    samples: np.ndarray
+    language: str
+    readings: int
+    beam_size: int
+    max_new_tokens: int
+    initial_prompt: str | None = None
+    hotwords: str | None = None
+    grammar: Sequence[str] = ()
+    """The words of the menu-grammar pass; empty: no such pass."""
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """The ``readings`` best beams, best first, each split into timed segments; and, when
+    Whisper's best wrote a word outside the window's grammar, the best beams of the grammar's
+    pass (``voicegw.asr.grammar``), else none."""
+
+    whispers: Hypotheses
+    within_grammar: Hypotheses
+
 
 def fits_one_window(samples: np.ndarray) -> bool:
     return len(samples) <= WINDOW_S * SAMPLE_RATE_HZ
 
 
-def decode_window(
-    model: WhisperModel,
-    samples: np.ndarray,
-    *,
-    language: str,
-    readings: int,
-    beam_size: int,
-    max_new_tokens: int,
-    initial_prompt: str | None = None,
-    hotwords: str | None = None,
-    grammar: Sequence[str] = (),
-) -> tuple[list[list[TranscriptSegment]], list[list[TranscriptSegment]]]:
-    """The ``readings`` best beams for one window, best first, each split into timed segments;
-    and, when Whisper's best writes a word outside ``grammar`` (words; empty: no such pass), the
-    best beams of a second search over the same encoder output that writes only the grammar's
-    words (``voicegw.asr.grammar``), else none."""
+def batch_key(model: WhisperModel, window: Window) -> tuple[int, int, int]:
+    """Windows with the same key decode in one call: CTranslate2 takes one beam size and one number
+    of hypotheses per call, and needs <|startoftranscript|> at the same place in every prompt (so
+    the menu words before it must be as many tokens long)."""
+    tokenizer = _tokenizer(model, window.language)
+    return (max(window.beam_size, window.readings), window.readings,
+            _prompt(model, tokenizer, window).index(tokenizer.sot))
+
+
+def decode_window(model: WhisperModel, window: Window) -> Decoded:
+    return decode_windows(model, [window])[0]
+
+
+def decode_windows(model: WhisperModel, windows: Sequence[Window]) -> list[Decoded]:
+    """Each window's readings, in order; the windows must share their ``batch_key``."""
     from faster_whisper.audio import pad_or_trim
-    from faster_whisper.tokenizer import Tokenizer
     from faster_whisper.transcribe import get_suppressed_tokens
 
-    tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language=language)
-    features = model.feature_extractor(samples)
-    # The extractor adds one frame of padding; faster-whisper leaves it out of the content too.
-    encoder_output = model.encode(pad_or_trim(features[:, : features.shape[-1] - 1]))
-    previous = tokenizer.encode(" " + initial_prompt.strip()) if initial_prompt else []
-    prompt = model.get_prompt(tokenizer, previous, without_timestamps=False, hotwords=hotwords)
-    whisper_suppressed = get_suppressed_tokens(tokenizer, [-1])
+    if len({batch_key(model, window) for window in windows}) != 1:
+        raise ValueError("decode_windows takes windows with one batch_key")
+    tokenizers = [_tokenizer(model, window.language) for window in windows]
+    prompts = [_prompt(model, tokenizer, window) for tokenizer, window in zip(tokenizers, windows, strict=True)]
+    features = []
+    for window in windows:
+        extracted = model.feature_extractor(window.samples)
+        # The extractor adds one frame of padding; faster-whisper leaves it out of the content too.
+        features.append(pad_or_trim(extracted[:, : extracted.shape[-1] - 1]))
+    encoder_output = model.encode(np.stack(features))
+    # Whisper's own suppressed symbols come from the vocabulary, the same in every language.
+    whisper_suppressed = get_suppressed_tokens(tokenizers[0], [-1])
+    # Whisper's decoder holds 448 positions; a long menu prompt leaves fewer for the words. One
+    # call has one limit: the longest clip's (the limit is there to cut repetition loops short).
+    max_length = min(max(len(p) + w.max_new_tokens for p, w in zip(prompts, windows, strict=True)), model.max_length)
+    beam_size, readings, _ = batch_key(model, windows[0])
 
-    def search(suppressed: list[int]):  # noqa: ANN202 - CTranslate2's WhisperGenerationResult
+    def search(rows: list[int], suppressed: list[int]) -> list[Any]:  # CTranslate2's WhisperGenerationResults
         return model.model.generate(
-            encoder_output,
-            [prompt],
-            beam_size=max(beam_size, readings),
+            _rows(encoder_output, rows, len(windows)),
+            [prompts[row] for row in rows],
+            beam_size=beam_size,
             num_hypotheses=readings,
-            # Whisper's decoder holds 448 positions; a long menu prompt leaves fewer for the words.
-            max_length=min(len(prompt) + max_new_tokens, model.max_length),
+            max_length=max_length,
             return_scores=True,
             return_no_speech_prob=True,
             suppress_blank=True,
             suppress_tokens=suppressed,
             max_initial_timestamp_index=MAX_INITIAL_TIMESTAMP_INDEX,
-        )[0]
+        )
 
-    result = search(whisper_suppressed)
+    every_row = list(range(len(windows)))
+    results = search(every_row, whisper_suppressed)
     # The no-speech probability is read before any text, so the grammar's pass cannot change it.
-    no_speech_prob = float(result.no_speech_prob)
+    no_speech = [float(result.no_speech_prob) for result in results]
+    # The grammar's pass, for the windows whose best reading leaves their grammar: one search for
+    # the windows that share a grammar (a decoder call has one list of suppressed tokens).
+    grammar_rows: dict[tuple[int, ...], list[int]] = {}
+    for row, (window, tokenizer, result) in enumerate(zip(windows, tokenizers, results, strict=True)):
+        allowed = allowed_tokens(tokenizer, window.grammar) if window.grammar else frozenset()
+        if allowed and result.sequences_ids and leaves_grammar(result.sequences_ids[0], tokenizer, allowed):
+            grammar_rows.setdefault(tuple(suppressed_tokens(tokenizer, allowed, whisper_suppressed)), []).append(row)
+    within: dict[int, Any] = {}
+    for suppressed, rows in grammar_rows.items():
+        within.update(zip(rows, search(rows, list(suppressed)), strict=True))
+    return [
+        Decoded(
+            _hypotheses(results[row], tokenizers[row], no_speech[row]),
+            _hypotheses(within[row], tokenizers[row], no_speech[row]) if row in within else [],
+        )
+        for row in every_row
+    ]
 
-    def hypotheses(found) -> list[list[TranscriptSegment]]:  # noqa: ANN001 - a WhisperGenerationResult
-        # CTranslate2 scores a beam by its log-probability over its length; faster-whisper's
-        # avg_logprob divides by one more token (the end of text).
-        return [split_segments(tokens, tokenizer, float(score) * len(tokens) / (len(tokens) + 1), no_speech_prob)
-                for tokens, score in zip(found.sequences_ids, found.scores, strict=True)]
 
-    allowed = allowed_tokens(tokenizer, grammar) if grammar else frozenset()
-    if allowed and result.sequences_ids and leaves_grammar(result.sequences_ids[0], tokenizer, allowed):
-        return hypotheses(result), hypotheses(search(suppressed_tokens(tokenizer, allowed, whisper_suppressed)))
-    return hypotheses(result), []
+def _tokenizer(model: WhisperModel, language: str) -> Tokenizer:
+    from faster_whisper.tokenizer import Tokenizer
+
+    return Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language=language)
+
+
+def _prompt(model: WhisperModel, tokenizer: Tokenizer, window: Window) -> list[int]:
+    previous = tokenizer.encode(" " + window.initial_prompt.strip()) if window.initial_prompt else []
+    return model.get_prompt(tokenizer, previous, without_timestamps=False, hotwords=window.hotwords)
+
+
+def _rows(encoder_output: Any, rows: list[int], total: int) -> Any:
+    """The encoder output of some windows of a batch (a CTranslate2 StorageView): all of it, or a
+    copy of those rows on the host (CTranslate2 moves features to the model's device itself)."""
+    if len(rows) == total:
+        return encoder_output
+    import ctranslate2
+
+    host = encoder_output if encoder_output.device == "cpu" else encoder_output.to_device(ctranslate2.Device.cpu)
+    return ctranslate2.StorageView.from_array(np.ascontiguousarray(np.asarray(host)[rows]))
+
+
+def _hypotheses(found: Any, tokenizer: Tokenizer, no_speech_prob: float) -> Hypotheses:
+    # CTranslate2 scores a beam by its log-probability over its length; faster-whisper's
+    # avg_logprob divides by one more token (the end of text).
+    return [split_segments(tokens, tokenizer, float(score) * len(tokens) / (len(tokens) + 1), no_speech_prob)
+            for tokens, score in zip(found.sequences_ids, found.scores, strict=True)]
 
 
 def split_segments(

@@ -6,7 +6,9 @@ are estimated to end within ``deadline_s`` (Open Builder gives a skill 5 s; a ki
 waits no longer). The estimate is the audio's length times the real-time factor measured on the
 clips transcribed so far. Otherwise the answer is 503 at once, with a ``Retry-After`` of the time
 after which the same clip would be admitted. A caller that stops waiting (its client hung up, so
-aiohttp cancels the handler) cancels its job: if it has not started it never runs.
+aiohttp cancels the handler) cancels its job: if it has not started it never runs. The clips go
+to a ``Batcher`` (voicegw/asr/batching.py), which decodes clips waiting together in one call when
+``batch_size`` is above 1; the real-time factor is then measured per batch, over all its audio.
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ import asyncio
 import math
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from voicegw.asr.batching import Batcher, Job
 from voicegw.asr.transcript import Transcriber, TranscribeOptions, Transcript
 from voicegw.errors import VoicegwError
 
@@ -64,21 +67,37 @@ class TranscriberPool:
     deadline_s: float | None = None
     """The longest a client should wait for its transcript; None admits up to ``queue_limit``."""
     rtf: float = FIRST_RTF
-    """Processing time per audio second, measured (smoothed) on every finished clip."""
-    _executor: ThreadPoolExecutor = field(init=False)
+    """Processing time per audio second, measured (smoothed) on every finished clip or batch."""
+    batch_size: int = 1
+    """Clips decoded together at most (by a transcriber that can; others take them one by one)."""
+    batch_wait_ms: float = 0.0
+    """How long a lone clip waits for company before it is decoded alone."""
+    on_batch: Callable[[int], None] | None = None
+    """Told the size of every batch decoded (metrics)."""
+    _batcher: Batcher = field(init=False)
     _jobs: dict[int, _Job] = field(init=False, default_factory=dict)
     _serial: int = field(init=False, default=0)
     _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
-        self._executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="asr")
+        self._batcher = Batcher(self.transcriber, workers=self.workers, batch_size=self.batch_size,
+                                batch_wait_s=self.batch_wait_ms / 1000, on_start=self._started,
+                                on_done=self._measured)
 
     async def transcribe(self, samples: np.ndarray, options: TranscribeOptions) -> Transcript:
-        duration_s = len(samples) / SAMPLE_RATE_HZ
-        job_id = self._admit(duration_s)
-        future = self._executor.submit(self._run, job_id, duration_s, samples, options)
+        job_id = self._admit(len(samples) / SAMPLE_RATE_HZ)
+        try:
+            future = self._batcher.submit(samples, options, job_id)
+        except BaseException:
+            self._release(job_id)
+            raise
         future.add_done_callback(lambda _: self._release(job_id))  # also when cancelled before it ran
         return await asyncio.wrap_future(future)
+
+    @property
+    def batching(self) -> bool:
+        """Whether clips waiting together are decoded together."""
+        return self._batcher.batching
 
     def _admit(self, duration_s: float) -> int:
         with self._lock:
@@ -101,16 +120,21 @@ class TranscriberPool:
             return 0.0
         return sum(job.remaining_s(now) for job in self._jobs.values()) / self.workers
 
-    def _run(self, job_id: int, duration_s: float, samples: np.ndarray, options: TranscribeOptions) -> Transcript:
-        started = time.monotonic()
+    def _started(self, jobs: Sequence[Job]) -> None:
+        now = time.monotonic()
         with self._lock:
-            self._jobs[job_id].started = started
-        result = self.transcriber.transcribe(samples, options)
-        if duration_s >= 0.5:  # a blip says little about the speed
-            measured = max(0.0, time.monotonic() - started - JOB_OVERHEAD_S) / duration_s
+            for job in jobs:
+                if (admitted := self._jobs.get(job.tag)) is not None:
+                    admitted.started = now
+
+    def _measured(self, jobs: Sequence[Job], elapsed_s: float) -> None:
+        audio_s = sum(len(job.samples) for job in jobs) / SAMPLE_RATE_HZ
+        if audio_s >= 0.5:  # a blip says little about the speed
+            measured = max(0.0, elapsed_s - JOB_OVERHEAD_S) / audio_s
             with self._lock:
                 self.rtf += RTF_SMOOTHING * (measured - self.rtf)
-        return result
+        if self.on_batch is not None:
+            self.on_batch(len(jobs))
 
     def _release(self, job_id: int) -> None:
         with self._lock:
@@ -122,4 +146,4 @@ class TranscriberPool:
         return len(self._jobs)
 
     def close(self) -> None:
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        self._batcher.close()

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from voicegw.asr.engine import Transcriber, TranscriberPool, warm_up
+from voicegw.asr.engine import Transcriber, TranscriberPool, WhisperTranscriber, warm_up
 from voicegw.asr.loader import load_transcriber, local_part
 from voicegw.backend.client import SkillClient, backend_headers
 from voicegw.backend.embedded import EmbeddedBackend
@@ -135,8 +135,16 @@ async def _load(services: Services, transcriber: Transcriber | None) -> None:
         services.model_error = err
         log.error("speech model unavailable: %s", err.message)
         return
-    services.pool = TranscriberPool(transcriber, workers=settings.asr.workers, queue_limit=settings.asr.queue_limit,
-                                    deadline_s=settings.asr.deadline_s)
+    model_here = local_part(transcriber)
+    device = model_here.device.device if isinstance(model_here, WhisperTranscriber) else "cpu"
+    services.pool = TranscriberPool(transcriber, workers=settings.asr.workers_on(device),
+                                    queue_limit=settings.asr.queue_limit,
+                                    deadline_s=settings.asr.deadline_s, batch_size=settings.asr.batch_size_on(device),
+                                    batch_wait_ms=settings.asr.batch_wait_ms,
+                                    on_batch=services.metrics.asr_batch_size.observe)
+    if services.pool.batching:
+        log.info("batched decoding: up to %d clips a call, %g ms wait for company", services.pool.batch_size,
+                 settings.asr.batch_wait_ms)
     assert services.pipeline is not None
     services.pipeline.transcriber = services.pool
     services.metrics.model_loaded.set(1)

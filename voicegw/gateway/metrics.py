@@ -25,6 +25,8 @@ class Metrics:
         self.kakao_callbacks = Counter("voicegw_kakao_callbacks", "Open Builder callbacks: sent, failed, expired",
                                        ["outcome"], registry=self.registry)
         self.asr_pending = Gauge("voicegw_asr_pending", "Clips running or waiting for a recogniser", registry=self.registry)
+        self.asr_batch_size = Histogram("voicegw_asr_batch_size", "Clips decoded together in one recogniser call",
+                                        buckets=(1, 2, 4, 8, 16, 32, 64), registry=self.registry)
         self.model_loaded = Gauge("voicegw_model_loaded", "1 when the speech model is loaded", registry=self.registry)
 
     def on_event(self, event: TurnEvent) -> None:
