@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 import pytest
 
-from voicegw.backend.storage import SqliteStorage, Storage
+from voicegw.backend.storage import PostgresStorage, SqliteStorage, Storage
 from voicegw.db import Database
 from voicegw.db.sqlite import SqliteDatabase
 from voicegw.settings import Settings
@@ -59,8 +59,6 @@ class Target:
         if self.sqlite:
             storage: Storage = SqliteStorage(self.path)
         else:
-            from voicegw.backend.pg_storage import PostgresStorage
-
             storage = PostgresStorage(self.url or "", max_connections=4)
         self.opened.append(storage)
         return storage

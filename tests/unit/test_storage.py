@@ -79,10 +79,9 @@ def test_submit_order_stores_lines_and_clears_cart(db: SqliteStorage) -> None:
 def test_submit_is_atomic(db: SqliteStorage, tmp_path: Path) -> None:
     """A failure after the order row and the first line are written leaves nothing behind."""
     db.save_cart("cafe", "s1", CART)
-    db._conn.execute(  # a real database failure on the second line's insert
-        "CREATE TRIGGER fail_second_line BEFORE INSERT ON order_lines WHEN NEW.position = 1"
-        " BEGIN SELECT RAISE(ABORT, 'disk on fire'); END"
-    )
+    with db.database.tx() as c:  # a real database failure on the second line's insert
+        c.execute("CREATE TRIGGER fail_second_line BEFORE INSERT ON order_lines WHEN NEW.position = 1"
+                  " BEGIN SELECT RAISE(ABORT, 'disk on fire'); END")
     with pytest.raises(BackendError) as info:
         db.submit_order("cafe", "s1", "voice", CART, "key-1")
     assert info.value.code == "storage_failed"
@@ -90,7 +89,8 @@ def test_submit_is_atomic(db: SqliteStorage, tmp_path: Path) -> None:
     assert _count(path, "orders") == 0
     assert _count(path, "order_lines") == 0
     assert db.get_cart("cafe", "s1") == CART  # the cart is still there to retry
-    db._conn.execute("DROP TRIGGER fail_second_line")
+    with db.database.tx() as c:
+        c.execute("DROP TRIGGER fail_second_line")
     order = db.submit_order("cafe", "s1", "voice", CART, "key-1")  # the same key works afterwards
     assert order.id == "A-0001" and len(order.lines) == 2
 

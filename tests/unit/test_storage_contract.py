@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from voicegw.backend.records import FaqEntry
-from voicegw.backend.storage import SqliteStorage, Storage
+from voicegw.backend.storage import PostgresStorage, SqliteStorage, Storage
 from voicegw.dialogue.cart import Cart
 from voicegw.dialogue.state import DialogueState
 from voicegw.errors import BackendError
@@ -44,8 +44,6 @@ def opener(request, tmp_path: Path) -> Iterator[Opener]:
             pytest.skip("VOICEGW_TEST_DATABASE_URL is not set (.ci/run sets it and starts PostgreSQL)")
         import psycopg
         from psycopg.conninfo import make_conninfo
-
-        from voicegw.backend.pg_storage import PostgresStorage
 
         schema = f"t_{uuid.uuid4().hex[:12]}"
         with psycopg.connect(PG_URL, autocommit=True) as admin:

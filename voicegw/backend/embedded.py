@@ -17,7 +17,7 @@ from aiohttp import web
 
 from voicegw.backend.client import bearer
 from voicegw.backend.server import create_skill_app, seed_faq
-from voicegw.backend.storage import SqliteStorage, Storage
+from voicegw.backend.storage import PostgresStorage, SqliteStorage, Storage
 from voicegw.serving import JsonErrorRunner
 from voicegw.nlu.menu import Menu
 
@@ -50,8 +50,6 @@ class EmbeddedBackend:
 
     def _open_storage(self) -> Storage:
         if self.database_url is not None:
-            from voicegw.backend.pg_storage import PostgresStorage
-
             return PostgresStorage(self.database_url)
         self.database_path.parent.mkdir(parents=True, exist_ok=True)
         return SqliteStorage(self.database_path)

@@ -1,15 +1,19 @@
-"""FAQ entries, carts and orders: the ``Storage`` interface and its SQLite implementation.
+"""FAQ entries, carts and orders: the ``Storage`` interface, on the embedded SQLite file or on
+PostgreSQL through the gateway's one database interface (``voicegw.db``).
 
-Every method is blocking; async callers use ``asyncio.to_thread``. The SQLite store holds one
-connection behind a lock (safe from any thread) in WAL mode, so readers in other processes are
-not blocked by a writer. A PostgreSQL store implements the same ``Storage`` protocol.
+Every method is blocking; async callers use ``asyncio.to_thread``. The guarantees, on both:
+
+- one transaction per session turn, and the turns of one session one after the other, from any
+  thread, process or host: the turn takes the session's lock (``Connection.lock``: SQLite's write
+  lock, a transaction-scoped advisory lock on PostgreSQL) before it reads the cart;
+- an order is stored once per idempotency key (a unique column; the retry finds the first);
+- order numbers are unique across gateways (``storage_schema.next_order_number``);
+- a database failure rolls the transaction back and surfaces as ``storage_failed``.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -19,73 +23,14 @@ from typing import Any, Protocol
 
 from voicegw.backend.records import FaqEntry, StoredOrder
 from voicegw.backend.skill import Channel
-from voicegw.database import open_database, write_transaction
+from voicegw.backend.storage_schema import MIGRATIONS, SCHEMA_VERSION, next_order_number
+from voicegw.db import Connection, Database, DatabaseError, Row, migrate
 from voicegw.dialogue.cart import Cart
 from voicegw.dialogue.state import DialogueState
 from voicegw.errors import BackendError
 from voicegw.nlu.types import OrderLine
 
-SCHEMA_VERSION = 3
-
-_MIGRATIONS: dict[int, str] = {
-    1: """
-    CREATE TABLE IF NOT EXISTS faq (
-        store TEXT NOT NULL,
-        id TEXT NOT NULL,
-        category TEXT NOT NULL DEFAULT '',
-        questions TEXT NOT NULL,   -- JSON {lang: [question, ...]}
-        answers TEXT NOT NULL,     -- JSON {lang: answer}
-        PRIMARY KEY (store, id)
-    );
-    CREATE TABLE IF NOT EXISTS carts (
-        store TEXT NOT NULL,
-        session TEXT NOT NULL,
-        lines TEXT NOT NULL,       -- JSON [OrderLine]
-        currency TEXT NOT NULL,
-        updated_at TEXT NOT NULL,
-        PRIMARY KEY (store, session)
-    );
-    CREATE TABLE IF NOT EXISTS orders (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        id TEXT NOT NULL UNIQUE,
-        store TEXT NOT NULL,
-        session TEXT NOT NULL,
-        channel TEXT NOT NULL CHECK (channel IN ('voice', 'text')),
-        total INTEGER NOT NULL,
-        currency TEXT NOT NULL,
-        status TEXT NOT NULL,
-        created_at TEXT NOT NULL,
-        idempotency_key TEXT UNIQUE
-    );
-    CREATE INDEX IF NOT EXISTS orders_store_session ON orders (store, session);
-    CREATE TABLE IF NOT EXISTS order_lines (
-        order_id TEXT NOT NULL REFERENCES orders (id),
-        position INTEGER NOT NULL,
-        item_id TEXT NOT NULL,
-        name TEXT NOT NULL,
-        quantity INTEGER NOT NULL,
-        options TEXT NOT NULL,     -- JSON [LineOption]
-        unit_price INTEGER NOT NULL,
-        PRIMARY KEY (order_id, position)
-    );
-    """,
-    # The dialogue state (a question asked, the failure streak, a hand-off) lives beside the cart.
-    2: """
-    ALTER TABLE carts ADD COLUMN state TEXT NOT NULL DEFAULT '{}';
-    """,
-    # The answer to each turn sent with an idempotency key, so a retry is answered, not applied again.
-    3: """
-    CREATE TABLE IF NOT EXISTS turn_replies (
-        key TEXT PRIMARY KEY,      -- scoped: sha256 of (store, session, the client's key)
-        store TEXT NOT NULL,
-        session TEXT NOT NULL,
-        digest TEXT NOT NULL,      -- what the client sent, hashed: the same key with another body is refused
-        response TEXT NOT NULL,    -- the skill response JSON answered the first time
-        created_at TEXT NOT NULL
-    );
-    CREATE INDEX IF NOT EXISTS turn_replies_created ON turn_replies (created_at);
-    """,
-}
+__all__ = ["SCHEMA_VERSION", "DatabaseStorage", "PostgresStorage", "SessionTurn", "SqliteStorage", "Storage"]
 
 REPLY_RETENTION = timedelta(hours=24)
 """How long a keyed turn's answer is kept for retries: far past any client's retry window."""
@@ -156,65 +101,55 @@ def faq_from_row(row: Mapping[str, Any]) -> FaqEntry:
     )
 
 
-class SqliteStorage:
-    """SQLite ``Storage``; ``path`` is a file (``<data_dir>/voicegw.db``) or ``:memory:``."""
+class DatabaseStorage:
+    """``Storage`` on a ``voicegw.db.Database`` (SQLite or PostgreSQL)."""
 
-    def __init__(self, path: str | Path) -> None:
-        self._conn = open_database(path)
-        self._lock = threading.RLock()
-        with self._lock:
-            self._migrate()
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        with self._tx() as c:
+            migrate(c, "schema_version", MIGRATIONS[database.dialect])
 
     def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+        self.database.close()
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction; BEGIN IMMEDIATE takes the write lock up front (no upgrade races).
-        Any database failure rolls everything back and surfaces as ``storage_failed``."""
-        with self._lock:
-            try:
-                with write_transaction(self._conn) as c:
-                    yield c
-            except sqlite3.Error as err:
-                raise BackendError("storage_failed", f"the database write failed: {err}") from err
+    def _tx(self) -> Iterator[Connection]:
+        """One write transaction, all or nothing; a database failure surfaces as ``storage_failed``."""
+        try:
+            with self.database.tx() as c:
+                yield c
+        except DatabaseError as err:
+            raise BackendError("storage_failed", f"the database write failed: {err}") from err
 
-    def _migrate(self) -> None:
-        with self._tx() as c:
-            c.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-            row = c.execute("SELECT MAX(version) FROM schema_version").fetchone()
-            current = row[0] or 0
-            for version in sorted(v for v in _MIGRATIONS if v > current):
-                for statement in _MIGRATIONS[version].split(";"):
-                    if statement.strip():
-                        c.execute(statement)
-                c.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        try:
+            with self.database.read() as c:
+                yield c
+        except DatabaseError as err:
+            raise BackendError("storage_failed", f"the database read failed: {err}") from err
 
     def schema_version(self) -> int:
-        with self._lock:
-            return self._conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0]
+        with self._read() as c:
+            return int(c.execute("SELECT MAX(version) FROM schema_version").fetchone()[0])
 
     # --- one turn of a session ------------------------------------------------------------
 
     @contextmanager
     def session_turn(self, store: str, session: str) -> Iterator[SessionTurn]:
-        """The session's cart and dialogue state under the database write lock (BEGIN
-        IMMEDIATE) until the block ends: turns of one session, from any thread or process, run
-        one after the other and commit all or nothing."""
+        """The session's cart and dialogue state, with the session's lock held until the block
+        commits: turns of one session, from any thread, process or host, run one after the other
+        and commit all or nothing."""
         with self._tx() as c:
-            yield _SqliteSessionTurn(self, c, store, session)
+            c.lock("session", store, session)
+            yield _SessionTurn(c, store, session)
 
     # --- carts ---------------------------------------------------------------------------
 
     def get_cart(self, store: str, session: str) -> Cart | None:
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT lines, currency FROM carts WHERE store = ? AND session = ?", (store, session)
-            ).fetchone()
-        if row is None:
-            return None
-        return Cart(lines=load_lines(row["lines"]), currency=row["currency"])
+        with self._read() as c:
+            row = c.execute("SELECT lines, currency FROM carts WHERE store = ? AND session = ?", (store, session)).fetchone()
+        return None if row is None else Cart(lines=load_lines(row["lines"]), currency=row["currency"])
 
     def save_cart(self, store: str, session: str, cart: Cart) -> None:
         with self._tx() as c:
@@ -234,79 +169,20 @@ class SqliteStorage:
     def submit_order(
         self, store: str, session: str, channel: Channel, cart: Cart, idempotency_key: str | None = None
     ) -> StoredOrder:
-        """Write the order and its lines and clear the cart in one transaction.
-
-        A repeated ``idempotency_key`` returns the order stored the first time (a retried
-        confirm must not order twice), whatever the cart holds now.
-        """
-        if channel not in ("voice", "text"):
-            raise BackendError("bad_channel", f"channel must be voice or text, not {channel!r}")
-        if idempotency_key is not None:
-            existing = self.find_order_by_key(idempotency_key)
-            if existing is not None:
-                return existing
-        if not cart.lines:
-            raise BackendError("empty_cart", "cannot submit an empty cart", http_status=409)
-        with self._tx() as c:
-            # Checked again under the write lock: another process may have won meanwhile.
-            row = (
-                c.execute("SELECT id FROM orders WHERE idempotency_key = ?", (idempotency_key,)).fetchone()
-                if idempotency_key is not None
-                else None
-            )
-            order_id = row["id"] if row is not None else self._insert_order(
-                c, store, session, channel, cart, idempotency_key
-            )
-        order = self.get_order(order_id)
-        assert order is not None
-        return order
-
-    def _insert_order(
-        self, c: sqlite3.Connection, store: str, session: str, channel: str, cart: Cart, key: str | None
-    ) -> str:
-        seq = c.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM orders").fetchone()[0]
-        order_id = f"A-{seq:04d}"
-        c.execute(
-            "INSERT INTO orders (seq, id, store, session, channel, total, currency, status, created_at, idempotency_key)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, 'submitted', ?, ?)",
-            (seq, order_id, store, session, channel, cart.total, cart.currency, now_iso(), key),
-        )
-        c.executemany(
-            "INSERT INTO order_lines (order_id, position, item_id, name, quantity, options, unit_price)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    order_id,
-                    position,
-                    line.item_id,
-                    line.name,
-                    line.quantity,
-                    json.dumps([o.model_dump(mode="json") for o in line.options], ensure_ascii=False),
-                    line.unit_price,
-                )
-                for position, line in enumerate(cart.lines)
-            ],
-        )
-        c.execute("DELETE FROM carts WHERE store = ? AND session = ?", (store, session))
-        return order_id
-
-    def _order_from_row(self, row: sqlite3.Row) -> StoredOrder:
-        line_rows = self._conn.execute(
-            "SELECT item_id, name, quantity, options, unit_price FROM order_lines WHERE order_id = ? ORDER BY position",
-            (row["id"],),
-        ).fetchall()
-        lines = tuple(OrderLine.model_validate({**dict(r), "options": json.loads(r["options"])}) for r in line_rows)
-        return StoredOrder(**{k: row[k] for k in row.keys() if k != "seq"}, lines=lines)
+        """Write the order and its lines and clear the cart in one transaction. A repeated
+        ``idempotency_key`` returns the order stored the first time (a retried confirm must not
+        order twice), whatever the cart holds now."""
+        with self.session_turn(store, session) as turn:
+            return turn.submit(channel, cart, idempotency_key)
 
     def get_order(self, order_id: str) -> StoredOrder | None:
-        with self._lock:
-            row = self._conn.execute("SELECT * FROM orders WHERE id = ?", (order_id,)).fetchone()
-            return None if row is None else self._order_from_row(row)
+        with self._read() as c:
+            row = c.execute("SELECT * FROM orders WHERE id = ?", (order_id,)).fetchone()
+            return None if row is None else _order(c, row)
 
     def find_order_by_key(self, idempotency_key: str) -> StoredOrder | None:
-        with self._lock:
-            row = self._conn.execute("SELECT * FROM orders WHERE idempotency_key = ?", (idempotency_key,)).fetchone()
-            return None if row is None else self._order_from_row(row)
+        with self._read() as c:
+            return _order_by_key(c, idempotency_key)
 
     def list_orders(self, store: str | None = None, session: str | None = None, limit: int = 100) -> list[StoredOrder]:
         """Newest first."""
@@ -316,21 +192,15 @@ class SqliteStorage:
                 where.append(f"{column} = ?")
                 args.append(value)
         sql = "SELECT * FROM orders" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY seq DESC LIMIT ?"
-        with self._lock:
-            rows = self._conn.execute(sql, (*args, limit)).fetchall()
-            return [self._order_from_row(r) for r in rows]
+        with self._read() as c:
+            return [_order(c, row) for row in c.execute(sql, (*args, limit)).fetchall()]
 
     # --- FAQ -----------------------------------------------------------------------------
 
     def upsert_faq(self, store: str, entries: Iterable[FaqEntry]) -> int:
         rows = [
-            (
-                store,
-                e.id,
-                e.category,
-                json.dumps({k: list(v) for k, v in e.questions.items()}, ensure_ascii=False),
-                json.dumps(e.answers, ensure_ascii=False),
-            )
+            (store, e.id, e.category, json.dumps({k: list(v) for k, v in e.questions.items()}, ensure_ascii=False),
+             json.dumps(e.answers, ensure_ascii=False))
             for e in entries
         ]
         with self._tx() as c:
@@ -343,25 +213,50 @@ class SqliteStorage:
         return len(rows)
 
     def get_faq(self, store: str, faq_id: str) -> FaqEntry | None:
-        with self._lock:
-            row = self._conn.execute("SELECT * FROM faq WHERE store = ? AND id = ?", (store, faq_id)).fetchone()
+        with self._read() as c:
+            row = c.execute("SELECT * FROM faq WHERE store = ? AND id = ?", (store, faq_id)).fetchone()
         return None if row is None else faq_from_row(row)
 
     def list_faq(self, store: str) -> list[FaqEntry]:
-        with self._lock:
-            rows = self._conn.execute("SELECT * FROM faq WHERE store = ? ORDER BY id", (store,)).fetchall()
-        return [faq_from_row(r) for r in rows]
+        with self._read() as c:
+            rows = c.execute("SELECT * FROM faq WHERE store = ? ORDER BY id", (store,)).fetchall()
+        return [faq_from_row(row) for row in rows]
 
 
-class _SqliteSessionTurn:
-    """``SessionTurn`` on the connection of an open transaction."""
+class SqliteStorage(DatabaseStorage):
+    """``Storage`` in a SQLite file (``<data_dir>/voicegw.db``) or ``:memory:``."""
 
-    def __init__(self, storage: SqliteStorage, c: sqlite3.Connection, store: str, session: str) -> None:
-        self._storage, self._c, self.store, self.session = storage, c, store, session
-        row = c.execute("SELECT lines, currency, state FROM carts WHERE store = ? AND session = ?", (store, session)).fetchone()
-        self.cart = None if row is None else Cart(
-            lines=load_lines(row["lines"]), currency=row["currency"]
-        )
+    def __init__(self, path: str | Path) -> None:
+        from voicegw.db.sqlite import SqliteDatabase
+
+        try:
+            database = SqliteDatabase(path)
+        except DatabaseError as err:
+            raise BackendError("storage_failed", f"cannot open the database: {err}") from err
+        super().__init__(database)
+
+
+class PostgresStorage(DatabaseStorage):
+    """``Storage`` in the PostgreSQL database a ``postgresql://`` URL names."""
+
+    def __init__(self, url: str, *, max_connections: int = 8) -> None:
+        from voicegw.db.postgres import PostgresDatabase
+
+        try:
+            database = PostgresDatabase(url, max_connections=max_connections)
+        except DatabaseError as err:  # its message leaves the password out
+            raise BackendError("storage_failed", str(err)) from err
+        super().__init__(database)
+
+
+class _SessionTurn:
+    """``SessionTurn`` on the connection of an open transaction holding the session's lock."""
+
+    def __init__(self, c: Connection, store: str, session: str) -> None:
+        self._c, self.store, self.session = c, store, session
+        row = c.execute("SELECT lines, currency, state FROM carts WHERE store = ? AND session = ?",
+                        (store, session)).fetchone()
+        self.cart = None if row is None else Cart(lines=load_lines(row["lines"]), currency=row["currency"])
         self.state = DialogueState() if row is None else DialogueState.model_validate_json(row["state"])
 
     def save(self, cart: Cart, state: DialogueState) -> None:
@@ -378,21 +273,35 @@ class _SqliteSessionTurn:
     def submit(self, channel: Channel, cart: Cart, idempotency_key: str | None) -> StoredOrder:
         if channel not in ("voice", "text"):
             raise BackendError("bad_channel", f"channel must be voice or text, not {channel!r}")
-        done = self.find_order_by_key(idempotency_key) if idempotency_key is not None else None
+        done = _order_by_key(self._c, idempotency_key) if idempotency_key is not None else None
         if done is not None:
             return done
-        order_id = self._storage._insert_order(self._c, self.store, self.session, channel, cart, idempotency_key)
+        if not cart.lines:
+            raise BackendError("empty_cart", "cannot submit an empty cart", http_status=409)
+        seq = next_order_number(self._c)
+        order_id = f"A-{seq:04d}"
+        self._c.execute(
+            "INSERT INTO orders (seq, id, store, session, channel, total, currency, status, created_at, idempotency_key)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, 'submitted', ?, ?)",
+            (seq, order_id, self.store, self.session, channel, cart.total, cart.currency, now_iso(), idempotency_key),
+        )
+        self._c.executemany(
+            "INSERT INTO order_lines (order_id, position, item_id, name, quantity, options, unit_price)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(order_id, position, line.item_id, line.name, line.quantity,
+              json.dumps([o.model_dump(mode="json") for o in line.options], ensure_ascii=False), line.unit_price)
+             for position, line in enumerate(cart.lines)],
+        )
+        self._c.execute("DELETE FROM carts WHERE store = ? AND session = ?", (self.store, self.session))
         row = self._c.execute("SELECT * FROM orders WHERE id = ?", (order_id,)).fetchone()
-        return self._storage._order_from_row(row)
+        return _order(self._c, row)
 
     def find_order_by_key(self, idempotency_key: str) -> StoredOrder | None:
-        row = self._c.execute("SELECT * FROM orders WHERE idempotency_key = ?", (idempotency_key,)).fetchone()
-        return None if row is None else self._storage._order_from_row(row)
+        return _order_by_key(self._c, idempotency_key)
 
     def last_order_id(self) -> str | None:
-        row = self._c.execute(
-            "SELECT id FROM orders WHERE store = ? AND session = ? ORDER BY seq DESC LIMIT 1", (self.store, self.session)
-        ).fetchone()
+        row = self._c.execute("SELECT id FROM orders WHERE store = ? AND session = ? ORDER BY seq DESC LIMIT 1",
+                              (self.store, self.session)).fetchone()
         return None if row is None else row["id"]
 
     def find_reply(self, key: str) -> TurnReply | None:
@@ -407,3 +316,17 @@ class _SqliteSessionTurn:
             "INSERT INTO turn_replies (key, store, session, digest, response, created_at) VALUES (?, ?, ?, ?, ?, ?)",
             (key, self.store, self.session, digest, response, now.isoformat(timespec="milliseconds")),
         )
+
+
+def _order_by_key(c: Connection, key: str) -> StoredOrder | None:
+    row = c.execute("SELECT * FROM orders WHERE idempotency_key = ?", (key,)).fetchone()
+    return None if row is None else _order(c, row)
+
+
+def _order(c: Connection, row: Row) -> StoredOrder:
+    lines = c.execute(
+        "SELECT item_id, name, quantity, options, unit_price FROM order_lines WHERE order_id = ? ORDER BY position",
+        (row["id"],),
+    ).fetchall()
+    return StoredOrder(**{k: row[k] for k in row.keys() if k != "seq"},
+                       lines=tuple(OrderLine.model_validate({**dict(r), "options": json.loads(r["options"])}) for r in lines))
