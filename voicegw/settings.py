@@ -26,7 +26,7 @@ def _user_dir(env: str, fallback: str) -> Path:
 
 
 #: ``asr.workers: auto`` on CPU: one recogniser per core, up to this many. On 2 cores, under load,
-#: two recognisers of one thread each read 1.2-1.35 times as many clips as one of two threads
+#: two recognisers of one thread each read 1.2-1.5 times as many clips as one of two threads
 #: (CTranslate2 gains little from a second thread on one short clip); README, "Scaling out:
 #: throughput on one machine".
 MAX_AUTO_CPU_WORKERS = 4
