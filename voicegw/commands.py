@@ -11,7 +11,7 @@ from voicegw.asr.models import MODEL_SOURCES, install_model, list_models, resolv
 from voicegw.settings import Settings
 
 if TYPE_CHECKING:
-    from voicegw.gateway.auth import KeyStore
+    from voicegw.gateway.keys import KeyStore
 
 
 def serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -154,7 +154,7 @@ def stories(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def keys(args: argparse.Namespace, settings: Settings) -> int:
-    from voicegw.gateway.auth import KeyStore
+    from voicegw.gateway.keys import KeyStore
 
     store = KeyStore.from_settings(settings)
     try:

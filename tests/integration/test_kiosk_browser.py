@@ -125,7 +125,7 @@ def test_hands_free_in_english_orders_and_confirms_by_voice(playwright, gateway:
 
 def test_hands_free_in_korean_with_a_kiosk_key(playwright, tmp_path) -> None:
     """A kiosk key given in the address's fragment; the stream opens with a single-use token."""
-    from voicegw.gateway.auth import KeyStore
+    from voicegw.gateway.keys import KeyStore
 
     data = tmp_path / "keyed"
     data.mkdir()

@@ -20,7 +20,8 @@ from aiohttp.test_utils import make_mocked_request
 
 from voicegw.asr.engine import TranscribeOptions, Transcript
 from voicegw.gateway.app import create_app
-from voicegw.gateway.auth import GATE, AuthError, Gatekeeper, KeyStore, is_loopback, parse_token, route_key
+from voicegw.gateway.auth import GATE, AuthError, Gatekeeper, is_loopback, route_key
+from voicegw.gateway.keys import KeyStore, parse_token
 from voicegw.gateway.scopes import ROLE_SCOPES, ROUTE_SCOPES
 from voicegw.settings import AuthSettings, ServerSettings, Settings
 

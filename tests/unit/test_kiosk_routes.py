@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from voicegw.gateway.app import create_app
-from voicegw.gateway.auth import GATE, KeyStore
+from voicegw.gateway.auth import GATE
+from voicegw.gateway.keys import KeyStore
 from voicegw.settings import Settings
 
 from tests.unit.app_support import ready_client

@@ -16,7 +16,7 @@ from aiohttp import web
 
 from tests.unit.test_auth import QuietTranscriber, bearer, error_code, gateway_settings, start
 from voicegw.gateway.app import create_app
-from voicegw.gateway.auth import KeyStore
+from voicegw.gateway.keys import KeyStore
 from voicegw.gateway.limits import RateLimiter, server_options
 from voicegw.settings import ServerSettings, Settings
 

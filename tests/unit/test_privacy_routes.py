@@ -12,7 +12,7 @@ import pytest
 from aiohttp import web
 
 from tests.unit.db_support import Target, target  # noqa: F401  (the fixture)
-from voicegw.gateway import auth
+from voicegw.gateway import auth, keys
 from voicegw.gateway.admin_routes import PRIVACY, add_admin_routes, purge_ctx
 from voicegw.gateway.errors import make_error_middleware
 from voicegw.gateway.scopes import ROUTE_SCOPES
@@ -35,7 +35,7 @@ def settings(tmp_path: Path, target: Target, monkeypatch: pytest.MonkeyPatch) ->
 
 @pytest.fixture
 def tokens(settings: Settings) -> dict[str, str]:
-    store = auth.KeyStore.from_settings(settings)
+    store = keys.KeyStore.from_settings(settings)
     made = {role: store.create(f"{role}-1", role)[1] for role in ("admin", "kiosk", "qa")}
     store.close()
     return made
@@ -43,7 +43,7 @@ def tokens(settings: Settings) -> dict[str, str]:
 
 def _app(settings: Settings, *, with_auth: bool = True) -> web.Application:
     middlewares = [make_error_middleware(lambda code: None)]
-    gate = auth.Gatekeeper(auth.KeyStore.from_settings(settings), settings.auth, settings.server.host)
+    gate = auth.Gatekeeper(keys.KeyStore.from_settings(settings), settings.auth, settings.server.host)
     if with_auth:
         middlewares.append(auth.make_auth_middleware(gate, lambda code: None))
     app = web.Application(middlewares=middlewares)

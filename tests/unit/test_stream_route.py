@@ -20,7 +20,7 @@ from voicegw.asr.engine import TranscribeOptions, Transcript
 from voicegw.audio.decode import decode_audio
 from voicegw.audio.limits import AudioLimits
 from voicegw.gateway.app import create_app
-from voicegw.gateway.auth import KeyStore
+from voicegw.gateway.keys import KeyStore
 from voicegw.settings import AuthSettings, Settings, StreamSettings
 
 from tests.unit.app_support import ready_client

@@ -20,6 +20,7 @@ from voicegw.gateway.asr_routes import add_asr_routes
 from voicegw.gateway.errors import make_error_middleware
 from voicegw.gateway.faq_sync import FaqSync, faq_url
 from voicegw.gateway.kakao_route import add_kakao_route
+from voicegw.gateway.keys import KeyStore
 from voicegw.gateway.kiosk_routes import add_kiosk_routes
 from voicegw.gateway.report_routes import add_report_routes
 from voicegw.gateway.openapi import openapi
@@ -49,7 +50,7 @@ def create_app(
     def count_error(code: str) -> None:
         services.metrics.errors.labels(code).inc()
 
-    gate = auth.Gatekeeper(auth.KeyStore.from_settings(settings), settings.auth, settings.server.host)
+    gate = auth.Gatekeeper(KeyStore.from_settings(settings), settings.auth, settings.server.host)
     tokens = StreamTokens(settings.stream.token_ttl_s)
     limiter = limits.RateLimiter(settings.auth.rate_per_minute, settings.auth.rate_burst)
     # Outermost first: the body deadline runs from the first moment; CORS headers go on every
