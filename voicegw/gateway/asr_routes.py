@@ -15,12 +15,12 @@ admission applies (503 ``saturated`` with ``Retry-After`` when it cannot answer 
 
 from __future__ import annotations
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from voicegw.asr.wire import max_wav_bytes, options_of_json, samples_of_wav, transcript_to_json
 from voicegw.asr.transcript import TranscribeOptions
 from voicegw.errors import AudioError, ModelError, RequestError
-from voicegw.gateway.inputs import read_limited
+from voicegw.gateway.inputs import for_each_part, read_limited
 from voicegw.gateway.services import SERVICES
 from voicegw.jsonbody import parse_json
 
@@ -58,26 +58,19 @@ async def readings(request: web.Request) -> web.Response:
 
 
 async def _read_parts(request: web.Request, max_audio: int) -> tuple[bytes | None, bytes | None]:
-    audio = options = None
-    try:
-        reader = await request.multipart()
-        parts = 0
-        while (part := await reader.next()) is not None:
-            parts += 1
-            if parts > MAX_PARTS:
-                raise RequestError("too_many_parts", f"the body may have at most {MAX_PARTS} parts: 'audio' and 'options'")
-            if part.name == "audio" and audio is None:
-                audio = await read_limited(part, max_audio, lambda: AudioError(
-                    "audio_too_large", f"the audio part is larger than {max_audio} bytes", http_status=413))
-            elif part.name == "options" and options is None:
-                options = await read_limited(part, MAX_OPTIONS_BYTES, lambda: RequestError(
-                    "options_too_large", f"the options part is larger than {MAX_OPTIONS_BYTES} bytes", http_status=413))
-            else:
-                raise RequestError("unknown_part", f"unexpected part {str(part.name)[:64]!r}: the body has one "
-                                   "'audio' part and one 'options' part")
-    except (AudioError, RequestError):
-        raise
-    except Exception as err:  # aiohttp raises ValueError/AssertionError on broken multipart framing
-        raise RequestError("bad_multipart", f"the multipart body could not be read: {err}") from err
-    return audio, options
+    found: dict[str, bytes] = {}
+
+    async def take(part: BodyPartReader) -> None:
+        if part.name == "audio" and "audio" not in found:
+            found["audio"] = await read_limited(part, max_audio, lambda: AudioError(
+                "audio_too_large", f"the audio part is larger than {max_audio} bytes", http_status=413))
+        elif part.name == "options" and "options" not in found:
+            found["options"] = await read_limited(part, MAX_OPTIONS_BYTES, lambda: RequestError(
+                "options_too_large", f"the options part is larger than {MAX_OPTIONS_BYTES} bytes", http_status=413))
+        else:
+            raise RequestError("unknown_part", f"unexpected part {str(part.name)[:64]!r}: the body has one "
+                               "'audio' part and one 'options' part")
+
+    await for_each_part(request, MAX_PARTS, f"the body may have at most {MAX_PARTS} parts: 'audio' and 'options'", take)
+    return found.get("audio"), found.get("options")
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 from pydantic import BaseModel, ValidationError
 
 from voicegw.asr.wire import WHISPER_LANGUAGES
@@ -92,29 +92,43 @@ def _field_too_large(name: str) -> Callable[[], VoicegwError]:
     )
 
 
+async def for_each_part(
+    request: web.Request, max_parts: int, too_many: str, take: Callable[[BodyPartReader], Awaitable[None]]
+) -> None:
+    """``take`` each part of a multipart body in turn, refusing the part after ``max_parts``
+    (``too_many`` says why); broken framing is a 400 ``bad_multipart``, not a 500."""
+    try:
+        reader = await request.multipart()
+        parts = 0
+        while (part := await reader.next()) is not None:
+            parts += 1
+            if parts > max_parts:
+                raise RequestError("too_many_parts", too_many)
+            await take(part)  # type: ignore[arg-type]  # a form's parts are body parts, not nested readers
+    except (AudioError, RequestError):
+        raise
+    except Exception as err:  # aiohttp raises ValueError/AssertionError on broken multipart framing
+        raise RequestError("bad_multipart", f"the multipart body could not be read: {err}") from err
+
+
 async def read_audio_upload(request: web.Request, max_bytes: int, file_field: str = "audio") -> AudioUpload:
     """Raw audio (the Content-Type names the format) or multipart with a file part and text fields."""
     _check_declared_length(request, max_bytes + 64 * 1024)
     fields = {key: value for key, value in request.query.items()}
     if request.content_type.startswith("multipart/"):
-        audio, content_type = None, None
-        try:
-            reader = await request.multipart()
-            parts = 0
-            while (part := await reader.next()) is not None:
-                parts += 1
-                if parts > MAX_PARTS:
-                    raise RequestError("too_many_parts", f"a multipart upload may have at most {MAX_PARTS} parts")
-                if part.name == file_field:
-                    content_type = part.headers.get("Content-Type")
-                    audio = await read_limited(part, max_bytes, _audio_too_large(max_bytes))
-                elif part.name:
-                    value = await read_limited(part, MAX_FIELD_BYTES, _field_too_large(part.name))
-                    fields[part.name] = value.decode("utf-8", "replace")
-        except (AudioError, RequestError):
-            raise
-        except Exception as err:  # aiohttp raises ValueError/AssertionError on broken multipart framing
-            raise RequestError("bad_multipart", f"the multipart body could not be read: {err}") from err
+        audio: bytes | None = None
+        content_type: str | None = None
+
+        async def take(part: BodyPartReader) -> None:
+            nonlocal audio, content_type
+            if part.name == file_field:
+                content_type = part.headers.get("Content-Type")
+                audio = await read_limited(part, max_bytes, _audio_too_large(max_bytes))
+            elif part.name:
+                value = await read_limited(part, MAX_FIELD_BYTES, _field_too_large(part.name))
+                fields[part.name] = value.decode("utf-8", "replace")
+
+        await for_each_part(request, MAX_PARTS, f"a multipart upload may have at most {MAX_PARTS} parts", take)
         if audio is None:
             raise AudioError("audio_missing", f"the multipart body has no {file_field!r} file part")
         return AudioUpload(audio, content_type, fields)
