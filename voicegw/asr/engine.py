@@ -92,15 +92,19 @@ class WhisperTranscriber:
             return self._transcribe_in_full(samples, options)
         return self._heard(samples, options, decode_window(self._model, window))
 
+    def _language(self, options: TranscribeOptions) -> str | None:
+        """The clip's language: English-only models read English whatever was asked."""
+        return options.language if self.multilingual else "en"
+
     def _window(self, samples: np.ndarray, options: TranscribeOptions) -> Window | None:
-        language = options.language if self.multilingual else "en"
+        language = self._language(options)
         if options.readings <= 1 or language is None or not fits_one_window(samples):
             return None
         return Window(samples, language, options.readings, options.beam_size, _max_new_tokens(samples),
                       options.initial_prompt, options.hotwords, options.grammar)
 
     def _heard(self, samples: np.ndarray, options: TranscribeOptions, decoded: Decoded) -> Transcript:
-        language = options.language if self.multilingual else "en"
+        language = self._language(options)
         assert language is not None  # a window has its language
         bias = bias_words(options.hotwords)
         transcript = guard_readings(decoded.whispers, language, options.no_speech_threshold, bias,
@@ -116,10 +120,9 @@ class WhisperTranscriber:
 
     def _transcribe_in_full(self, samples: np.ndarray, options: TranscribeOptions) -> Transcript:
         """faster-whisper's own decoding: window after window, with its temperature fallback."""
-        language = options.language if self.multilingual else "en"
         segments, info = self._model.transcribe(
             samples,
-            language=language,
+            language=self._language(options),
             beam_size=options.beam_size,
             initial_prompt=options.initial_prompt,
             hotwords=options.hotwords,

@@ -74,8 +74,11 @@ def batch_key(model: WhisperModel, window: Window) -> tuple[int, int, int]:
     of hypotheses per call, and needs <|startoftranscript|> at the same place in every prompt (so
     the menu words before it must be as many tokens long)."""
     tokenizer = _tokenizer(model, window.language)
-    return (max(window.beam_size, window.readings), window.readings,
-            _prompt(model, tokenizer, window).index(tokenizer.sot))
+    return _key(window, tokenizer, _prompt(model, tokenizer, window))
+
+
+def _key(window: Window, tokenizer: Tokenizer, prompt: list[int]) -> tuple[int, int, int]:
+    return max(window.beam_size, window.readings), window.readings, prompt.index(tokenizer.sot)
 
 
 def decode_window(model: WhisperModel, window: Window) -> Decoded:
@@ -87,10 +90,12 @@ def decode_windows(model: WhisperModel, windows: Sequence[Window]) -> list[Decod
     from faster_whisper.audio import pad_or_trim
     from faster_whisper.transcribe import get_suppressed_tokens
 
-    if len({batch_key(model, window) for window in windows}) != 1:
-        raise ValueError("decode_windows takes windows with one batch_key")
     tokenizers = [_tokenizer(model, window.language) for window in windows]
     prompts = [_prompt(model, tokenizer, window) for tokenizer, window in zip(tokenizers, windows, strict=True)]
+    keys = {_key(*found) for found in zip(windows, tokenizers, prompts, strict=True)}
+    if len(keys) != 1:
+        raise ValueError("decode_windows takes windows with one batch_key")
+    beam_size, readings, _ = next(iter(keys))
     features = []
     for window in windows:
         extracted = model.feature_extractor(window.samples)
@@ -102,7 +107,6 @@ def decode_windows(model: WhisperModel, windows: Sequence[Window]) -> list[Decod
     # Whisper's decoder holds 448 positions; a long menu prompt leaves fewer for the words. One
     # call has one limit: the longest clip's (the limit is there to cut repetition loops short).
     max_length = min(max(len(p) + w.max_new_tokens for p, w in zip(prompts, windows, strict=True)), model.max_length)
-    beam_size, readings, _ = batch_key(model, windows[0])
 
     def search(rows: list[int], suppressed: list[int]) -> list[Any]:  # CTranslate2's WhisperGenerationResults
         return model.model.generate(
