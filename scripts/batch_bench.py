@@ -34,6 +34,8 @@ from voicegw.asr.models import resolve_model  # noqa: E402
 from voicegw.nlu.loader import load_menus  # noqa: E402
 from voicegw.settings import Settings  # noqa: E402
 
+from load_bench import load_clips as load_clip_files, raw_loop  # noqa: E402  (scripts/load_bench.py, beside this one)
+
 MANIFEST = ROOT / "audio_fixtures" / "coffee-orders" / "manifest.jsonl"
 
 
@@ -43,23 +45,11 @@ def load_clips(manifest: Path, count: int, settings: Settings) -> list[dict]:
 
     vad = VadOptions(aggressiveness=settings.audio.vad_aggressiveness, frame_ms=settings.audio.vad_frame_ms,
                      padding_ms=settings.audio.vad_padding_ms)
-    rows = [json.loads(line) for line in manifest.read_text(encoding="utf-8").splitlines() if line.strip()]
     clips = []
-    for row in rows[:count]:
-        pcm = Pcm(decode_audio(str(manifest.parent / row["audio"])))
-        clips.append({**row, "samples": pcm.samples, "speech": speech_only(pcm, find_speech(pcm, vad)).samples})
+    for clip in load_clip_files(manifest, count):
+        pcm = Pcm(decode_audio(str(clip["path"])))
+        clips.append({**clip, "samples": pcm.samples, "speech": speech_only(pcm, find_speech(pcm, vad)).samples})
     return clips
-
-
-def raw_loop(model, clips: list[dict], settings: Settings, menus: dict) -> float:  # noqa: ANN001
-    """Seconds for faster-whisper alone over the clips, one after the other."""
-    started = time.perf_counter()
-    for clip in clips:
-        prompt, hotwords = bias_for_menu(menus[clip["store"]], clip["lang"], settings.asr.bias)
-        segments, _ = model.transcribe(clip["samples"], language=clip["lang"], beam_size=settings.asr.beam_size,
-                                       initial_prompt=prompt, hotwords=hotwords, condition_on_previous_text=False)
-        _ = [s.text for s in segments]
-    return time.perf_counter() - started
 
 
 def options_for(clip: dict, settings: Settings, menus: dict) -> TranscribeOptions:
@@ -108,8 +98,6 @@ def main() -> int:
     parser.add_argument("--out", type=Path, help="write the table as JSON here")
     args = parser.parse_args()
 
-    from faster_whisper import WhisperModel
-
     settings = Settings.load()
     asr = settings.asr.model_copy(update={k: v for k, v in {"device": args.device, "cpu_threads": args.cpu_threads}.items()
                                           if v is not None})
@@ -118,13 +106,10 @@ def main() -> int:
     menus = load_menus(ROOT / "menus")
     clips = load_clips(args.manifest, args.clips, settings)
     work = [(clip["speech"], options_for(clip, settings, menus)) for clip in clips]
-    raw_model = WhisperModel(str(model_dir), device=device.device, compute_type=device.compute_type,
-                             cpu_threads=asr.cpu_threads)
+    # The same loop load_bench.py measures (its own model, warmed up), on this run's device and threads.
+    raw_s = len(clips) / max(raw_loop(clips, settings.model_copy(update={"asr": asr})) for _ in range(args.rounds))
     transcriber = WhisperTranscriber(model_dir, device, cpu_threads=asr.cpu_threads)
-    raw_model.transcribe(clips[0]["samples"], language=clips[0]["lang"])  # warm-up, not timed
-    transcriber.transcribe(*work[0])
-
-    raw_s = min(raw_loop(raw_model, clips, settings, menus) for _ in range(args.rounds))
+    transcriber.transcribe(*work[0])  # warm-up, not timed
     one_s, alone = min((batched(transcriber, work, 1) for _ in range(args.rounds)), key=lambda r: r[0])
     print(f"{len(clips)} clips, {sum(len(c['samples']) for c in clips) / 16000:.0f} s of audio "
           f"({sum(len(c['speech']) for c in clips) / 16000:.0f} s of speech), model {asr.model} "
